@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ntp_time: conversions between NTP's fixed-point formats and gnomon's internal
+ * nanosecond time. The era is resolved here and nowhere else (RFC 5905 §6).
+ */
+#include "ntp_time.h"
+
+#include <math.h>
+
+#define FRAC_SCALE 4294967296.0 /* 2^32: one second in 64-bit timestamp fraction units */
+
+ntp_ts64 ntp_ts64_load(const uint8_t p[8])
+{
+	return ((uint64_t)ntp_u32_load(p) << 32) | ntp_u32_load(p + 4);
+}
+
+void ntp_ts64_store(uint8_t p[8], ntp_ts64 ts)
+{
+	ntp_u32_store(p, (uint32_t)(ts >> 32));
+	ntp_u32_store(p + 4, (uint32_t)ts);
+}
+
+uint32_t ntp_u32_load(const uint8_t p[4])
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+void ntp_u32_store(uint8_t p[4], uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+uint16_t ntp_u16_load(const uint8_t p[2])
+{
+	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+void ntp_u16_store(uint8_t p[2], uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+ntp_short32 ntp_short32_load(const uint8_t p[4]) { return ntp_u32_load(p); }
+void ntp_short32_store(uint8_t p[4], ntp_short32 v) { ntp_u32_store(p, v); }
+
+/* Floor division and modulo, so instants before 1970 (negative ns) split correctly. */
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+	if ((a % b != 0) && ((a < 0) != (b < 0)))
+		q--;
+	return q;
+}
+
+ntp_ts64 ntp_ts64_from_ns(gn_time_ns t_ns)
+{
+	int64_t unix_s = floor_div(t_ns, GN_NS_PER_S);
+	uint64_t rem_ns = (uint64_t)(t_ns - unix_s * GN_NS_PER_S); /* 0 .. 1e9-1 */
+	/* rem_ns < 2^30, so rem_ns << 32 < 2^62: no overflow. Round to nearest. */
+	uint64_t frac = ((rem_ns << 32) + (uint64_t)GN_NS_PER_S / 2) / (uint64_t)GN_NS_PER_S;
+	int64_t ntp_s = unix_s + NTP_UNIX_OFFSET_S;
+	if (frac >= (1ULL << 32)) { /* rounded up into the next second */
+		frac -= 1ULL << 32;
+		ntp_s++;
+	}
+	/* Reduce modulo the era: only the low 32 bits of the seconds go on the wire. */
+	return ntp_ts64_make((uint32_t)(uint64_t)ntp_s, (uint32_t)frac);
+}
+
+gn_time_ns ntp_ts64_to_ns(ntp_ts64 ts, gn_time_ns pivot_ns)
+{
+	/* Full NTP seconds (era included) of the pivot, then the timestamp's seconds as a
+	 * signed 32-bit step from there: the unique choice within ±2^31 s (RFC 5905 §6). */
+	int64_t pivot_ntp_s = floor_div(pivot_ns, GN_NS_PER_S) + NTP_UNIX_OFFSET_S;
+	uint32_t pivot_low = (uint32_t)(uint64_t)pivot_ntp_s;
+	int64_t step = (int32_t)(ntp_ts64_sec(ts) - pivot_low);
+	int64_t ntp_s = pivot_ntp_s + step;
+	/* fraction * 1e9 < 2^62: exact in 64 bits; round to nearest ns. */
+	int64_t frac_ns = (int64_t)(((uint64_t)ntp_ts64_frac(ts) * (uint64_t)GN_NS_PER_S + (1ULL << 31)) >> 32);
+	return (ntp_s - NTP_UNIX_OFFSET_S) * GN_NS_PER_S + frac_ns;
+}
+
+int64_t ntp_ts64_diff_ns(ntp_ts64 a, ntp_ts64 b)
+{
+	/* Two's-complement difference of the 64-bit values: era-free when |a-b| < 2^31 s. */
+	int64_t d = (int64_t)(a - b);
+	int64_t sec = d >> 32;                    /* floor: arithmetic shift on every gcc/clang target */
+	uint64_t frac = (uint64_t)d & 0xffffffffULL;
+	int64_t frac_ns = (int64_t)((frac * (uint64_t)GN_NS_PER_S + (1ULL << 31)) >> 32);
+	return sec * GN_NS_PER_S + frac_ns;
+}
+
+double ntp_ts64_diff_s(ntp_ts64 a, ntp_ts64 b)
+{
+	int64_t d = (int64_t)(a - b);
+	return (double)d / FRAC_SCALE;
+}
+
+double ntp_short32_to_s(ntp_short32 v)
+{
+	return (double)v / 65536.0;
+}
+
+ntp_short32 ntp_short32_from_s(double s)
+{
+	if (!(s > 0.0)) /* also catches NaN */
+		return 0;
+	double units = ceil(s * 65536.0);
+	if (units >= 4294967295.0)
+		return 0xffffffffU;
+	return (ntp_short32)units;
+}
+
+struct timespec gn_ns_to_timespec(gn_time_ns t_ns)
+{
+	struct timespec ts;
+	int64_t s = floor_div(t_ns, GN_NS_PER_S);
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)(t_ns - s * GN_NS_PER_S);
+	return ts;
+}
+
+gn_time_ns gn_timespec_to_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * GN_NS_PER_S + (int64_t)ts->tv_nsec;
+}
+
+int64_t gn_s_to_ns(double s)
+{
+	double ns = s * 1e9;
+	if (isnan(ns))
+		return 0;
+	if (ns >= 9.2233720368547758e18)
+		return INT64_MAX;
+	if (ns <= -9.2233720368547758e18)
+		return INT64_MIN;
+	return (int64_t)llround(ns);
+}
+
+ntp_ts64 ntp_ts64_random(const struct ntp_rng *rng)
+{
+	uint8_t b[8];
+	ntp_ts64 v;
+	do {
+		rng->fill(rng->ctx, b, sizeof b);
+		v = ntp_ts64_load(b);
+	} while (v == 0);
+	return v;
+}
