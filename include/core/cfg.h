@@ -96,6 +96,15 @@ struct cfg_ratelimit {
 	bool set;                   /* a discard/limit line was present */
 };
 
+/* The client table behind `limited` and monitoring (ntpd's `mru` directive). */
+struct cfg_mru {
+	uint32_t maxdepth;          /* entries at most; 0 = derived from maxmem */
+	uint32_t maxmem_kib;        /* memory for the table; ntpd default 1024 */
+	uint32_t mindepth;          /* entries always kept before age eviction; ntpd 600 */
+	uint32_t maxage_s;          /* entries older than this may be reused; ntpd 64 */
+	uint32_t minage_s;          /* a newcomer may evict only entries older than this */
+};
+
 struct cfg_tos {
 	uint8_t minclock;   /* default 3 (RFC 5905 §7.2 MINCLOCK) */
 	uint8_t minsane;    /* default 1 */
@@ -158,6 +167,7 @@ struct cfg {
 	struct cfg_restrict restricts[CFG_MAX_RESTRICT];
 	unsigned n_restricts;
 	struct cfg_ratelimit ratelimit;
+	struct cfg_mru mru;
 	struct cfg_tos tos;
 	struct cfg_tinker tinker;
 	struct cfg_interface interfaces[CFG_MAX_INTERFACE];

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * eng: the engine, which owns every core module of one running gnomon: associations and
+ * their poll processes, the clock filter, selection, clustering, combining, the
+ * discipline, leap handling, and the server side (srv). It is the only object the daemon
+ * and the simulator talk to.
+ *
+ * Shape (docs/architecture.md): every event comes in with one `now`; the engine appends
+ * actions (send this packet, adjust the clock, step, write the drift file, log) to its
+ * action list; the caller executes and clears them, then asks eng_next_deadline when to
+ * call eng_on_timer again. The engine reads no clock, does no I/O and keeps no globals, so
+ * the simulator can run many of them in one process.
+ *
+ * Does not own: sockets, DNS, files, the real clock. Names in the configuration are
+ * resolved by the daemon and handed in with eng_add_source_addr.
+ */
+#ifndef ENG_H
+#define ENG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "clk.h"
+#include "gn_addr.h"
+#include "ntp_time.h"
+#include "pkt.h"
+#include "srv.h"
+
+struct eng;
+
+/* One event's notion of time. real_ns is the clock being disciplined (the system clock,
+ * or the software clock of -X) as read now; mono_ns is the monotonic clock, which timers
+ * use and steps never move. */
+struct eng_now {
+	gn_time_ns real_ns;
+	int64_t mono_ns;
+};
+
+struct eng_params {
+	const struct cfg *cfg;      /* copied; not referenced after eng_new */
+	struct ntp_rng rng;         /* transmit fields, poll jitter, port choice */
+	int8_t precision_log2;      /* measured clock precision (RFC 5905 §7.3 precision) */
+	bool allow_first_panic;     /* -g: the first correction may exceed the panic threshold */
+	bool slew_only;             /* -x: step threshold 600 s */
+	bool have_drift;            /* a drift file value was read */
+	double drift_ppm;           /* its value */
+	uint32_t local_refid_ipv4;  /* our own address as a refid, for the loop test (0 = none) */
+};
+
+struct eng *eng_new(const struct eng_params *params, const struct eng_now *now);
+void eng_free(struct eng *eng);
+
+/* --- sources ---
+ * The daemon resolves each cfg source (index into cfg->sources) and hands in the
+ * address(es). Returns an association id (> 0), or 0 if refused (duplicate, table full). */
+uint32_t eng_add_source_addr(struct eng *eng, const struct eng_now *now, unsigned cfg_index,
+			     const struct gn_addr *addr);
+
+/* --- events --- */
+
+/* Where a datagram came in. assoc_id is the association whose own client socket it came
+ * on (0: the server socket). */
+struct eng_rx {
+	const uint8_t *buf;
+	size_t len;
+	struct gn_addr from;        /* remote */
+	struct gn_addr local;       /* the local address it was sent to (IP_PKTINFO) */
+	gn_time_ns rx_ns;           /* receive timestamp on the disciplined clock (kernel
+	                             * timestamp when there was one) */
+	uint32_t assoc_id;
+	int ifindex;                /* from IP_PKTINFO, for the reply */
+};
+
+void eng_on_packet(struct eng *eng, const struct eng_now *now, const struct eng_rx *rx);
+void eng_on_timer(struct eng *eng, const struct eng_now *now);
+/* The clock was stepped by delta_ns (by us after an ENG_ACT_STEP, or noticed by the loop as
+ * an external step when external is true). Every stored timestamp is corrected here. */
+void eng_on_clock_stepped(struct eng *eng, const struct eng_now *now, int64_t delta_ns, bool external);
+/* A transmit timestamp for a packet sent earlier (kernel TX timestamp), if available. */
+void eng_on_tx_timestamp(struct eng *eng, uint32_t assoc_id, ntp_ts64 xmt_wire, gn_time_ns tx_ns);
+
+/* Monotonic time at which eng_on_timer must next be called. */
+int64_t eng_next_deadline(const struct eng *eng);
+
+/* --- actions --- */
+enum eng_act_kind {
+	ENG_ACT_SEND,       /* send a datagram */
+	ENG_ACT_CLOCK_ADJ,  /* adjtimex-like adjustment */
+	ENG_ACT_CLOCK_STEP, /* step the clock by step_ns */
+	ENG_ACT_DRIFT,      /* persist the frequency */
+	ENG_ACT_LOG,        /* a log line (the daemon rate-limits per key) */
+	ENG_ACT_CLOSE,      /* the association's client socket is no longer needed */
+};
+
+enum eng_log_level { ENG_LOG_ERR, ENG_LOG_WARNING, ENG_LOG_NOTICE, ENG_LOG_INFO, ENG_LOG_DEBUG };
+
+#define ENG_MAX_PKT 1024
+
+struct eng_send {
+	uint32_t assoc_id;          /* > 0: send from a fresh client socket of this association
+	                             * (RFC 9109 random port); 0: from the server socket */
+	struct gn_addr to;
+	struct gn_addr local;       /* server replies: leave from the address the request came to */
+	int ifindex;
+	bool fresh_socket;          /* close the association's previous socket, open a new one */
+	bool stamp_xmt;             /* overwrite octets 40..47 with the send time just before
+	                             * sending (only when no MAC covers them) */
+	uint16_t len;
+	uint8_t buf[ENG_MAX_PKT];
+};
+
+struct eng_action {
+	enum eng_act_kind kind;
+	union {
+		struct eng_send send;
+		struct clk_adj adj;
+		int64_t step_ns;
+		double drift_ppm;
+		struct {
+			enum eng_log_level level;
+			uint32_t key;       /* same key = same event, for rate limiting */
+			char text[200];
+		} log;
+		uint32_t close_assoc_id;
+	} u;
+};
+
+/* The pending actions, oldest first; valid until eng_clear_actions or the next event. */
+size_t eng_actions(const struct eng *eng, const struct eng_action **out);
+void eng_clear_actions(struct eng *eng);
+
+/* --- observation (gnomonctl status / sources, metrics) --- */
+enum eng_sync_state { ENG_UNSYNC, ENG_SYNC, ENG_HOLDOVER, ENG_PANIC };
+
+struct eng_status {
+	enum eng_sync_state state;
+	uint8_t leap;               /* enum pkt_li as served */
+	uint8_t stratum;            /* 16 when unsynchronised */
+	uint32_t refid;
+	ntp_ts64 reftime;
+	uint32_t sys_peer_assoc;    /* 0 = none */
+	double offset_s, jitter_s, frequency_ppm, freq_wander_ppm;
+	double rootdelay_s, rootdisp_s;
+	int8_t poll_log2, precision_log2;
+	char panic_reason[160];     /* non-empty in ENG_PANIC: what happened, what to do */
+};
+void eng_status(const struct eng *eng, const struct eng_now *now, struct eng_status *out);
+
+struct eng_source_info {
+	uint32_t assoc_id;
+	unsigned cfg_index;
+	struct gn_addr addr;
+	char tally;                 /* ntpq -p's tally code: ' ', 'x', '.', '-', '+', '#', '*', 'o' */
+	uint8_t stratum;
+	uint32_t refid;
+	int8_t poll_log2;
+	uint8_t reach;
+	int64_t last_rx_mono_ns;    /* 0 = never */
+	double delay_s, offset_s, jitter_s, disp_s;
+	uint64_t sent, received, dropped; /* packets; drops by RFC 5905 §8 test below */
+	uint64_t test_fail[16];
+	char kod[5];                /* last kiss code believed, "" = none */
+};
+/* Fills up to max entries; returns how many sources exist. */
+size_t eng_sources(const struct eng *eng, const struct eng_now *now, struct eng_source_info *out, size_t max);
+
+/* The server side's counters (gnomonctl serverstats). */
+const struct srv_stats *eng_server_stats(const struct eng *eng);
+
+#endif
