@@ -74,8 +74,16 @@ double ntp_ts64_diff_s(ntp_ts64 a, ntp_ts64 b);
 /* Zero is "unknown/unsynchronised" on the wire (RFC 5905 §7.3 note on reftime/org). */
 static inline bool ntp_ts64_is_zero(ntp_ts64 ts) { return ts == 0; }
 
+/* The same conversions for struct timespec (tv_nsec must be 0..999999999). */
+ntp_ts64 ntp_ts64_from_timespec(const struct timespec *ts);
+struct timespec ntp_ts64_to_timespec(ntp_ts64 ts, gn_time_ns pivot_ns);
+
 /* --- short format --- */
 double ntp_short32_to_s(ntp_short32 v);
+/* Exact integer forms: to_ns rounds to the nearest ns; from_ns saturates like
+ * ntp_short32_from_s (negative → 0, ≥ 65536 s → 0xffffffff) and rounds up. */
+int64_t ntp_short32_to_ns(ntp_short32 v);
+ntp_short32 ntp_short32_from_ns(int64_t ns);
 /* Saturates: negative → 0, ≥ 65536 s → 0xffffffff. Rounds up so a dispersion is never
  * understated. */
 ntp_short32 ntp_short32_from_s(double s);
@@ -98,7 +106,9 @@ struct ntp_rng {
 	ntp_random_fn fill;
 	void *ctx;
 };
-/* 64 random bits for a client's transmit field. Never zero (zero means "not sent"). */
+/* 64 random bits for a client's transmit field. Never zero (zero means "not sent"): a zero
+ * draw is drawn again. A generator that gives zero 8 times in a row is broken, and that is
+ * an INSIST failure, not an endless loop. */
 ntp_ts64 ntp_ts64_random(const struct ntp_rng *rng);
 
 #endif

@@ -7,6 +7,10 @@
 
 #include <math.h>
 
+#include "gn_assert.h"
+
+#define RANDOM_ZERO_DRAWS_MAX 8 /* zero draws tolerated before the generator is called broken */
+
 #define FRAC_SCALE 4294967296.0 /* 2^32: one second in 64-bit timestamp fraction units */
 
 ntp_ts64 ntp_ts64_load(const uint8_t p[8])
@@ -100,6 +104,34 @@ double ntp_ts64_diff_s(ntp_ts64 a, ntp_ts64 b)
 	return (double)d / FRAC_SCALE;
 }
 
+ntp_ts64 ntp_ts64_from_timespec(const struct timespec *ts)
+{
+	REQUIRE(ts != NULL);
+	return ntp_ts64_from_ns(gn_timespec_to_ns(ts));
+}
+
+struct timespec ntp_ts64_to_timespec(ntp_ts64 ts, gn_time_ns pivot_ns)
+{
+	return gn_ns_to_timespec(ntp_ts64_to_ns(ts, pivot_ns));
+}
+
+int64_t ntp_short32_to_ns(ntp_short32 v)
+{
+	/* v * 1e9 < 2^62: exact in 64 bits; + 2^15 rounds to nearest. */
+	return (int64_t)(((uint64_t)v * (uint64_t)GN_NS_PER_S + (1ULL << 15)) >> 16);
+}
+
+ntp_short32 ntp_short32_from_ns(int64_t ns)
+{
+	if (ns <= 0)
+		return 0;
+	if (ns >= 65536LL * GN_NS_PER_S)
+		return 0xffffffffU;
+	/* Round up so a dispersion is never understated; ns < 2^46, so ns << 16 < 2^62. */
+	uint64_t units = (((uint64_t)ns << 16) + (uint64_t)GN_NS_PER_S - 1) / (uint64_t)GN_NS_PER_S;
+	return units > 0xffffffffULL ? 0xffffffffU : (ntp_short32)units;
+}
+
 double ntp_short32_to_s(ntp_short32 v)
 {
 	return (double)v / 65536.0;
@@ -143,11 +175,14 @@ int64_t gn_s_to_ns(double s)
 
 ntp_ts64 ntp_ts64_random(const struct ntp_rng *rng)
 {
+	REQUIRE(rng != NULL && rng->fill != NULL);
 	uint8_t b[8];
-	ntp_ts64 v;
-	do {
+	for (int i = 0; i < RANDOM_ZERO_DRAWS_MAX; i++) {
 		rng->fill(rng->ctx, b, sizeof b);
-		v = ntp_ts64_load(b);
-	} while (v == 0);
-	return v;
+		ntp_ts64 v = ntp_ts64_load(b);
+		if (v != 0)
+			return v;
+	}
+	INSIST(!"the random generator returned only zeros");
+	return 1; /* not reached */
 }
