@@ -11,6 +11,16 @@
  * `cfg_read_fn`, which the daemon implements with the OS layer and tests with strings.
  * Nor does it resolve names or open key files: it records what the file says.
  *
+ * Directives: server pool peer (iburst burst prefer noselect true minpoll maxpoll key
+ * version port, -4/-6), refclock, fudge (with server 127.127.T.U), tos, tinker, restrict,
+ * discard, limit, mru, keys, trustedkey, requestkey, controlkey, driftfile, leapfile,
+ * logfile, statsdir, statistics, filegen, includefile, enable, disable, interface/nic, and
+ * gnomon's port, controlsocket, pidfile. Severity: an unknown word, a malformed line, or a
+ * known-but-unimplemented feature whose absence would weaken security or clock safety
+ * (crypto, nts, autokey, ippeerlimit, tinker stepback/stepfwd, `key N` while auth is not
+ * available) is an ERROR; a known-but-unimplemented harmless directive or option
+ * (broadcast, manycastclient, logconfig, xleave, ...) is a WARNING naming it.
+ *
  * Fixed-size arrays keep the struct flat: it can be compared with cfg_equal, copied, and
  * built without allocation; the limits are far above any real ntp.conf.
  */
@@ -31,6 +41,10 @@
 #define CFG_PATH_MAX 256
 #define CFG_HOST_MAX 256
 #define CFG_INCLUDE_DEPTH 5
+#define CFG_MAX_INCLUDES 32      /* includefile lines followed in one parse, in all */
+#define CFG_LINE_MAX 4096        /* bytes in one line; longer is an error */
+#define CFG_MAX_TOKENS 64        /* words in one line; more is an error */
+#define CFG_FILE_MAX (1024 * 1024) /* bytes in one configuration file (cfgload) */
 
 #define CFG_DEFAULT_FILE "/etc/gnomon.conf"
 #define CFG_DEFAULT_CONTROLSOCKET "/run/gnomon/gnomond.sock"
@@ -91,8 +105,8 @@ struct cfg_restrict {
 struct cfg_ratelimit {
 	int8_t average_log2;        /* minimum average headway, log2 s; ntpd default 3 (8 s) */
 	int8_t minimum_log2;        /* minimum headway, log2 s; ntpd default 1 (2 s) */
-	uint16_t burst;             /* packets allowed at once above the average; default 8? */
-	int8_t kod_log2;            /* one KoD per 2^kod s at most per client */
+	uint16_t burst;             /* packets allowed at once above the average; default 8 */
+	int8_t kod_log2;            /* one KoD per 2^kod s at most per client; default 3 */
 	bool set;                   /* a discard/limit line was present */
 };
 
@@ -102,7 +116,7 @@ struct cfg_mru {
 	uint32_t maxmem_kib;        /* memory for the table; ntpd default 1024 */
 	uint32_t mindepth;          /* entries always kept before age eviction; ntpd 600 */
 	uint32_t maxage_s;          /* entries older than this may be reused; ntpd 64 */
-	uint32_t minage_s;          /* a newcomer may evict only entries older than this */
+	uint32_t minage_s;          /* a newcomer may evict only entries older than this; 64 */
 };
 
 struct cfg_tos {
@@ -139,9 +153,10 @@ struct cfg_refclock {
 	char driver[16];            /* "shm", "pps", "gpsd", "nmea", "local", ... */
 	uint8_t unit;
 	bool prefer, noselect;
-	int8_t minpoll, maxpoll;
+	int8_t minpoll, maxpoll;    /* log2 s, 0..17; defaults 6 and 10 */
 	int8_t stratum;             /* -1 = driver default */
-	uint32_t refid;             /* 0 = driver default; 4 ASCII octets */
+	uint32_t refid;             /* 0 = driver default; 4 ASCII octets, first in the top
+				     * octet, NUL-padded ("GPS" = 0x47505300) */
 	double time1_s, time2_s;    /* fudge offsets */
 	uint8_t flags;              /* flag1..flag4 as bits 0..3 */
 	int8_t flags_set;           /* which of flag1..4 were given */
@@ -215,14 +230,49 @@ struct cfg_reader {
 	void *ctx;
 };
 
+/* What the rest of gnomon can do yet, which decides whether some lines are accepted.
+ *
+ * auth_available: false until the auth module (keys, MACs) is wired into the daemon. While
+ * false, `key N` on a server/pool/peer line is an ERROR (refuse to start rather than run
+ * that association unauthenticated); `keys`/`trustedkey`/`requestkey`/`controlkey` are
+ * still parsed and checked. To lift the rule, set CFG_AUTH_AVAILABLE to true (cfg_parse and
+ * cfgload use it) or call cfg_parse_ex with auth_available = true.
+ *
+ * refclocks_available: false until the drivers exist. While false a `refclock` or
+ * `server 127.127.T.U` line is accepted with a WARNING that it will not run. */
+#define CFG_AUTH_AVAILABLE false
+#define CFG_REFCLOCKS_AVAILABLE false
+struct cfg_parse_opts {
+	bool auth_available;
+	bool refclocks_available;
+};
+
 /* Fill cfg with the defaults used where the file is silent. */
 void cfg_defaults(struct cfg *cfg);
 
 /* Parse text (the contents of `file`) into cfg, which should hold cfg_defaults().
  * `reader` may be NULL, then includefile is an error. Returns the number of errors
- * (0 = may start); warnings and errors are appended to diags. */
+ * (0 = may start); warnings and errors are appended to diags (a diagnostic inside an
+ * included file names that file as written on the includefile line). text need not be
+ * NUL-terminated and may hold NULs (reported as errors); nothing past len is read.
+ * diags should be zeroed before the first call. */
 unsigned cfg_parse(struct cfg *cfg, const char *file, const char *text, size_t len,
 		   const struct cfg_reader *reader, struct cfg_diags *diags);
+
+/* cfg_parse with explicit options (cfg_parse uses CFG_AUTH_AVAILABLE and
+ * CFG_REFCLOCKS_AVAILABLE). */
+unsigned cfg_parse_ex(struct cfg *cfg, const char *file, const char *text, size_t len,
+		      const struct cfg_reader *reader, const struct cfg_parse_opts *opts,
+		      struct cfg_diags *diags);
+
+/* "file:line:column: error|warning: message" into buf (NUL-terminated, truncated at cap).
+ * Returns buf. */
+const char *cfg_diag_format(const struct cfg_diag *d, char *buf, size_t cap);
+
+/* A classic refclock type number (the T of 127.127.T.U) as its NTPsec driver name, or NULL
+ * for an unknown type; and back (0 if the name is unknown). */
+const char *cfg_refclock_name(unsigned type);
+unsigned cfg_refclock_type(const char *name);
 
 /* Print cfg in normalised ntp.conf form into buf (NUL-terminated, truncated at cap).
  * Returns the length it needed, as snprintf does. Parsing the output gives an equal cfg. */
