@@ -53,6 +53,9 @@ struct srv_stats {
 	uint64_t kod_sent;
 	uint64_t verdicts[SRV_VERDICT__COUNT];
 	uint64_t mru_entries, mru_evictions, mru_untracked;
+	/* additions (srv owner) */
+	uint64_t mru_capacity;      /* entries the table holds (fixed at srv_new) */
+	uint64_t mru_bytes;         /* memory allocated for it at srv_new */
 };
 
 /* Allocates the MRU as configured (cfg->mru). Returns NULL if memory cannot be had. */
@@ -70,5 +73,40 @@ enum srv_verdict srv_handle(struct srv *srv, const struct srv_sysvars *sys,
 
 const struct srv_stats *srv_stats(const struct srv *srv);
 const char *srv_verdict_name(enum srv_verdict v);
+
+/* --- additions (srv owner) --- */
+
+/* Notes for the caller of srv_handle:
+ *  - SRV_ANSWER: the transmit field (octets 40..47) may be restamped just before the send.
+ *  - SRV_KOD: do NOT restamp: a RATE kiss carries the request's transmit timestamp in org,
+ *    rec and xmt (RFC 5905 §7.4; as NTPsec sends it).
+ *  - Rate limiting uses rx_ns as its clock. */
+
+/* True if the daemon may overwrite the transmit field just before sending this answer
+ * (ENG_ACT_SEND stamp_xmt): only a normal answer. A RATE kiss must leave it alone. */
+static inline bool srv_may_restamp(enum srv_verdict v)
+{
+	return v == SRV_ANSWER;
+}
+
+/* Key of the MRU's hash (16 random octets from the caller's random source; the engine
+ * should call this once after srv_new). Without it a key derived from the first request's
+ * timestamps is used, which an attacker might guess; hash chains stay bounded (16) anyway. */
+void srv_set_secret(struct srv *srv, const uint8_t secret[16]);
+
+/* The restrict flags (enum cfg_res_flag) that apply to `from`; for the engine's own use
+ * (nopeer for symmetric active packets, noquery for mode 6). */
+uint32_t srv_restrict_flags(const struct srv *srv, const struct gn_addr *from);
+
+/* Bytes allocated for the client table at srv_new (it never grows). */
+size_t srv_memory_bytes(const struct srv *srv);
+
+/* The rate limiter's parameters as srv_new derives them from cfg (mru, discard/limit). */
+struct rlim_params;
+void srv_rlim_params(const struct cfg *cfg, struct rlim_params *p);
+
+/* The client table, read-only (counters, mrulist later). */
+struct rlim;
+const struct rlim *srv_rlim(const struct srv *srv);
 
 #endif
