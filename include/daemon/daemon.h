@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * daemon: wires one running gnomond together: the clock seam (system clock, or the
+ * software clock of -X), the engine, the poll loop, the server sockets, the association
+ * sockets (through exec), the control socket, the pid file and the drift file; resolves
+ * the configured numeric addresses with getaddrinfo (names come with c-ares later: they are
+ * logged and skipped); runs the loop until SIGTERM/SIGINT (or, with -q, until the clock
+ * was set once) and cleans up: drift file written, pid file and control socket removed.
+ *
+ * Owns: the lifetime of every object above. Does not own the command line (main.c) or the
+ * configuration (loaded by cfgload before).
+ */
+#ifndef DAEMON_H
+#define DAEMON_H
+
+#include <stdbool.h>
+
+#include "cfg.h"
+
+struct daemon_opts {
+	bool foreground;        /* -n */
+	bool debug;             /* -d: debug log to stderr */
+	bool panic_ok;          /* -g: the first correction may exceed the panic threshold */
+	bool once;              /* -q: set the clock once and exit */
+	bool slew_only;         /* -x: step threshold 600 s */
+	bool no_clock;          /* -X: never touch the system clock */
+	bool no_sandbox;        /* --no-sandbox */
+	const char *user;       /* -u */
+	const char *pidfile;    /* -p, overrides the configuration's pidfile */
+};
+
+#define DAEMON_ONCE_TIMEOUT_S 300 /* -q gives up after this long without setting the clock */
+
+/* Run the daemon on cfg until it is told to stop. Returns the process exit status. */
+int daemon_run(const struct daemon_opts *opts, const struct cfg *cfg);
+
+#endif

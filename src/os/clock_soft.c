@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * clock_soft: the software clock of `gnomond -X`. It reads the system clock (only ever
+ * clock_gettime) and adds a correction that the kclk kernel model (kclk.h) computes from
+ * the adjustments the engine asks for, so a -X daemon converges for real, serves its
+ * disciplined time, and leaves the system clock alone. Runs without CAP_SYS_TIME.
+ *
+ * Steps of the system clock made by someone else pass through (the software clock is the
+ * system clock plus a correction), and the loop notices them as external steps. The model
+ * itself runs on the system clock minus those external steps, so it never sees its base go
+ * backwards or leap forward.
+ *
+ * Does not own: the kernel model (kclk.c), deciding (the engine).
+ */
+#include "os_clock.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kclk.h"
+
+
+struct sclock {
+	struct os_clock base;
+	struct os_clock_sys sys;
+	struct kclk k;
+	int64_t ext_ns;          /* sum of external steps of the system clock seen */
+	int64_t ext_untaken_ns;  /* the part not yet reported by take_external_step_ns */
+	gn_time_ns last_sys_ns;  /* last system clock reading */
+	int64_t last_mono_ns;
+};
+
+static int64_t ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * GN_NS_PER_S + ts->tv_nsec;
+}
+
+static int sys_pair(struct sclock *s, gn_time_ns *sys_ns, int64_t *mono_ns)
+{
+	struct timespec m1, r, m2;
+	if (s->sys.gettime(s->sys.ctx, CLOCK_MONOTONIC, &m1) != 0 ||
+	    s->sys.gettime(s->sys.ctx, CLOCK_REALTIME, &r) != 0 ||
+	    s->sys.gettime(s->sys.ctx, CLOCK_MONOTONIC, &m2) != 0)
+		return -errno;
+	*sys_ns = ts_ns(&r);
+	*mono_ns = ts_ns(&m1) + (ts_ns(&m2) - ts_ns(&m1)) / 2;
+	return 0;
+}
+
+/* Brings the model forward to now; returns the model's base time. */
+static int s_advance(struct sclock *s, int64_t *base_ns, gn_time_ns *sys_ns, int64_t *mono_ns)
+{
+	int r = sys_pair(s, sys_ns, mono_ns);
+	if (r != 0)
+		return r;
+	int64_t d = (*sys_ns - s->last_sys_ns) - (*mono_ns - s->last_mono_ns);
+	if (d > OS_CLOCK_EXT_STEP_NS || d < -OS_CLOCK_EXT_STEP_NS) {
+		s->ext_ns += d;
+		s->ext_untaken_ns += d;
+	}
+	s->last_sys_ns = *sys_ns;
+	s->last_mono_ns = *mono_ns;
+	int64_t b = *sys_ns - s->ext_ns;
+	if (b < s->k.last_base_ns)
+		b = s->k.last_base_ns; /* read jitter below the step threshold */
+	*base_ns = b;
+	return 0;
+}
+
+static int s_read(struct os_clock *c, gn_time_ns *real_ns, int64_t *mono_ns)
+{
+	struct sclock *s = (struct sclock *)c;
+	int64_t base;
+	gn_time_ns sys_ns;
+	int r = s_advance(s, &base, &sys_ns, mono_ns);
+	if (r != 0)
+		return r;
+	*real_ns = kclk_read(&s->k, base) + s->ext_ns;
+	return 0;
+}
+
+static gn_time_ns s_map(struct os_clock *c, gn_time_ns kernel_ns)
+{
+	struct sclock *s = (struct sclock *)c;
+	int64_t b = kernel_ns - s->ext_ns;
+	if (b < s->k.last_base_ns)
+		b = s->k.last_base_ns; /* error ≤ 500 ppm × (age of the stamp): sub-µs */
+	return kernel_ns + kclk_correction_ns(&s->k, b);
+}
+
+/* What the kernel would accept: the same limits clock_linux applies on the way to
+ * clock_adjtime, so -X never does what the real clock could not (a non-finite frequency is
+ * dropped, the frequency clamped to ±500 ppm, the tick to ±10 %). */
+static void sanitize(const struct clk_adj *in, struct clk_adj *out)
+{
+	*out = *in;
+	if (out->modes & CLK_ADJ_FREQ) {
+		if (!isfinite(out->freq_ppm))
+			out->modes &= ~(unsigned)CLK_ADJ_FREQ;
+		else if (out->freq_ppm > CLK_MAX_FREQ_PPM)
+			out->freq_ppm = CLK_MAX_FREQ_PPM;
+		else if (out->freq_ppm < -CLK_MAX_FREQ_PPM)
+			out->freq_ppm = -CLK_MAX_FREQ_PPM;
+	}
+	if (out->modes & CLK_ADJ_TICK) {
+		if (out->tick_us > CLK_NOMINAL_TICK_US + CLK_MAX_TICK_DELTA_US)
+			out->tick_us = CLK_NOMINAL_TICK_US + CLK_MAX_TICK_DELTA_US;
+		if (out->tick_us < CLK_NOMINAL_TICK_US - CLK_MAX_TICK_DELTA_US)
+			out->tick_us = CLK_NOMINAL_TICK_US - CLK_MAX_TICK_DELTA_US;
+	}
+}
+
+static int s_adjust(struct os_clock *c, const struct clk_adj *adj, struct clk_state *out)
+{
+	struct sclock *s = (struct sclock *)c;
+	int64_t base, mono;
+	gn_time_ns sys_ns;
+	struct clk_state st;
+	struct clk_adj a;
+	int r = s_advance(s, &base, &sys_ns, &mono);
+	if (r != 0)
+		return r;
+	sanitize(adj, &a);
+	kclk_read(&s->k, base);
+	kclk_adjust(&s->k, base, &a, out ? out : &st);
+	return 0;
+}
+
+static int s_step(struct os_clock *c, int64_t delta_ns)
+{
+	struct sclock *s = (struct sclock *)c;
+	int64_t base, mono;
+	gn_time_ns sys_ns;
+	int r = s_advance(s, &base, &sys_ns, &mono);
+	if (r != 0)
+		return r;
+	kclk_read(&s->k, base);
+	kclk_step(&s->k, base, delta_ns);
+	return 0;
+}
+
+static int s_state(struct os_clock *c, struct clk_state *out)
+{
+	struct sclock *s = (struct sclock *)c;
+	int64_t base, mono;
+	gn_time_ns sys_ns;
+	int r = s_advance(s, &base, &sys_ns, &mono);
+	if (r != 0)
+		return r;
+	kclk_read(&s->k, base);
+	kclk_state(&s->k, out);
+	return 0;
+}
+
+static int64_t s_take_ext(struct os_clock *c)
+{
+	struct sclock *s = (struct sclock *)c;
+	int64_t d = s->ext_untaken_ns;
+	s->ext_untaken_ns = 0;
+	return d;
+}
+
+static void s_free(struct os_clock *c) { free(c); }
+
+static const struct os_clock_ops soft_ops = {
+	.read = s_read, .map_kernel_ns = s_map, .adjust = s_adjust, .step = s_step,
+	.state = s_state, .take_external_step_ns = s_take_ext, .free = s_free,
+};
+
+struct os_clock *os_clock_soft_new(const struct os_clock_sys *sys)
+{
+	struct sclock *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->base.ops = &soft_ops;
+	s->base.name = "software (-X)";
+	s->base.touches_system = false;
+	s->sys = sys ? *sys : *os_clock_sys_kernel();
+	if (sys_pair(s, &s->last_sys_ns, &s->last_mono_ns) != 0) {
+		free(s);
+		return NULL;
+	}
+	kclk_init(&s->k, s->last_sys_ns);
+	return &s->base;
+}
