@@ -61,6 +61,7 @@ struct pctx {
 	unsigned errors;
 };
 
+__attribute__((format(printf, 4, 0)))
 static void diag_v(struct pctx *p, enum cfg_severity sev, unsigned col, const char *fmt, va_list ap)
 {
 	struct cfg_diags *ds = p->diags;

@@ -378,8 +378,13 @@ static void link_child(struct json_doc *d, int parent, int *last, int child)
 	d->nodes[parent].n_children++;
 }
 
-static bool same_span(const struct json_doc *d, int a, int b)
+/* Two keys are the same if their unescaped texts are ("a" and "\u0061" are one key), so a
+ * duplicate cannot hide behind an escape. Keys too long to unescape here compare raw. */
+static bool same_key(const struct json_doc *d, int a, int b)
 {
+	char ta[256], tb[256];
+	if (json_str(d, a, ta, sizeof ta) && json_str(d, b, tb, sizeof tb))
+		return strcmp(ta, tb) == 0;
 	return d->nodes[a].len == d->nodes[b].len &&
 	       memcmp(d->text + d->nodes[a].start, d->text + d->nodes[b].start, d->nodes[a].len) == 0;
 }
@@ -406,7 +411,7 @@ static int rd_object(struct rd *r, unsigned depth)
 		if (key < 0 || !rd_string_span(r, &d->nodes[key].start, &d->nodes[key].len))
 			return -1;
 		for (int k = d->nodes[obj].first_child; k >= 0; k = d->nodes[k].next)
-			if (same_span(d, k, key))
+			if (same_key(d, k, key))
 				return rd_fail(r, "duplicate key"), -1;
 		link_child(d, obj, &last, key);
 		rd_ws(r);
