@@ -47,6 +47,10 @@ struct eng_params {
 	bool have_drift;            /* a drift file value was read */
 	double drift_ppm;           /* its value */
 	uint32_t local_refid_ipv4;  /* our own address as a refid, for the loop test (0 = none) */
+	/* Added by the engine helper: which discipline to run (docs/discipline.md). Zero
+	 * (the default) is gnomon's regression discipline; ENG_DSC_RFC the RFC 5905 §11.3
+	 * PLL/FLL reference, kept for comparison. */
+	enum eng_discipline { ENG_DSC_GNOMON = 0, ENG_DSC_RFC = 1 } discipline;
 };
 
 struct eng *eng_new(const struct eng_params *params, const struct eng_now *now);

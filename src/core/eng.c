@@ -1,0 +1,835 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * eng: the engine. Owns the associations (asc, each with its clock filter flt), the system
+ * process of RFC 5905 §11.2 (selection: sel, clustering: cls, combining: cmb), the
+ * discipline (dsc), the system variables and their sync state (synchronised, holdover,
+ * unsynchronised, panic), and the server side (srv), to which it hands requests that came
+ * to the server socket. Events come in with one `now`; what to do goes out as actions.
+ *
+ * Does not own: sockets, names, files or the clock (include/core/eng.h). Everything is
+ * allocated in eng_new; events never allocate.
+ */
+#include "eng.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asc.h"
+#include "cls.h"
+#include "cmb.h"
+#include "dsc.h"
+#include "flt.h"
+#include "gn_assert.h"
+#include "sel.h"
+
+#define ENG_MAX_ASSOC 64
+#define ENG_MAX_ACTIONS 128
+#define ENG_HOUSEKEEP_S 1            /* period of the sync-state checks */
+#define ENG_HOLDOVER_S 1800.0        /* frequency alone keeps the clock this long after loss */
+#define ENG_MINDISP_S ASC_MINDISP_S
+#define ENG_PHI 15e-6                /* RFC 5905 §7.2 PHI */
+#define ENG_PANIC_LOG_S 3600         /* a panic is logged again at most this often */
+#define ENG_DRIFT_FIRST_S 900        /* first drift-file write after synchronisation */
+#define ENG_DRIFT_EVERY_S 3600       /* then this often (ntpd writes hourly) */
+#define ENG_STARTUP_WAIT_S 4         /* before the first correction, wait this long for every
+                                      * source to answer once (so a falseticker that answers
+                                      * first is not followed) */
+#ifndef ENG_SIGMA_FLOOR_RATIO
+#define ENG_SIGMA_FLOOR_RATIO 0.25   /* sample error floor: this share of the median delay excess */
+#endif
+#ifndef ENG_SIGMA_EXCESS_DIV
+#define ENG_SIGMA_EXCESS_DIV 2.0     /* error of a sample: its delay excess / this */
+#endif
+
+/* stable log keys (the daemon rate-limits per key) */
+enum {
+	LOGK_UNREACH = 1, LOGK_REACH = 2, LOGK_SYSPEER = 3, LOGK_KOD = 4,
+	LOGK_SYNC = 0x10001, LOGK_LOST = 0x10002, LOGK_PANIC = 0x10003, LOGK_STEP = 0x10004,
+	LOGK_UNSYNC = 0x10005, LOGK_HOLDOVER = 0x10006, LOGK_ACTIONS = 0x10007,
+};
+
+struct eng {
+	struct cfg cfg;
+	struct eng_params params;
+	double precision_s;
+
+	struct asc assoc[ENG_MAX_ASSOC];
+	char tally[ENG_MAX_ASSOC];
+	unsigned n_assoc;
+	uint32_t next_id;
+
+	struct dsc dsc;
+	struct srv *srv;
+	struct srv_stats no_srv_stats;
+
+	/* system variables (RFC 5905 §11.2, §9) */
+	enum eng_sync_state state;
+	uint8_t leap, stratum;
+	uint32_t refid;
+	ntp_ts64 reftime;
+	int sys_peer;                /* index into assoc, -1 none */
+	uint32_t sys_peer_id;
+	double offset_s, jitter_s, rootdelay_s, rootdisp_s;
+	gn_time_ns update_real_ns;
+	int64_t update_mono_ns;
+	int64_t lost_mono_ns;        /* start of holdover */
+	int64_t next_house_mono_ns;
+	int64_t last_panic_log_mono_ns;
+	int64_t synced_mono_ns, last_drift_mono_ns;
+	bool ever_synced;
+	int64_t first_rx_mono_ns;    /* first sample ever, 0 = none */
+	char panic_reason[160];
+	uint64_t actions_lost;
+
+	struct eng_action actions[ENG_MAX_ACTIONS];
+	size_t n_actions;
+};
+
+/* --- actions --- */
+static struct eng_action *push(struct eng *e, enum eng_act_kind kind)
+{
+	if (e->n_actions >= ENG_MAX_ACTIONS) {
+		e->actions_lost++;
+		return NULL;
+	}
+	struct eng_action *a = &e->actions[e->n_actions++];
+	memset(a, 0, sizeof *a);
+	a->kind = kind;
+	return a;
+}
+
+static void logf_(struct eng *e, enum eng_log_level lvl, uint32_t key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void logf_(struct eng *e, enum eng_log_level lvl, uint32_t key, const char *fmt, ...)
+{
+	struct eng_action *a = push(e, ENG_ACT_LOG);
+	if (a == NULL)
+		return;
+	a->u.log.level = lvl;
+	a->u.log.key = key;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(a->u.log.text, sizeof a->u.log.text, fmt, ap);
+	va_end(ap);
+}
+
+static void push_adj(struct eng *e, const struct clk_adj *adj)
+{
+	struct eng_action *a = push(e, ENG_ACT_CLOCK_ADJ);
+	if (a != NULL)
+		a->u.adj = *adj;
+}
+
+static const char *addr_port(const struct gn_addr *a, char *buf, size_t cap)
+{
+	char h[64];
+	gn_addr_str(a, h, sizeof h);
+	if (a->family == GN_AF_INET6)
+		snprintf(buf, cap, "[%s]:%u", h, (unsigned)a->port);
+	else
+		snprintf(buf, cap, "%s:%u", h, (unsigned)a->port);
+	return buf;
+}
+
+/* --- life cycle --- */
+struct eng *eng_new(const struct eng_params *params, const struct eng_now *now)
+{
+	REQUIRE(params != NULL && params->cfg != NULL && now != NULL);
+	REQUIRE(params->rng.fill != NULL);
+	struct eng *e = calloc(1, sizeof *e);
+	if (e == NULL)
+		return NULL;
+	e->cfg = *params->cfg;
+	e->params = *params;
+	e->params.cfg = NULL;
+	e->srv = srv_new(&e->cfg);
+	if (e->srv == NULL) {
+		free(e);
+		return NULL;
+	}
+	int prec = params->precision_log2;
+	if (prec >= 0 || prec < -30)
+		prec = -20; /* unset: about a microsecond */
+	e->params.precision_log2 = (int8_t)prec;
+	e->precision_s = ldexp(1.0, prec);
+	e->next_id = 1;
+	e->sys_peer = -1;
+	e->state = ENG_UNSYNC;
+	e->leap = PKT_LI_UNSYNC;
+	e->stratum = ASC_MAXSTRAT;
+	e->refid = pkt_refid_ascii("INIT");
+	e->next_house_mono_ns = now->mono_ns + (int64_t)ENG_HOUSEKEEP_S * GN_NS_PER_S;
+
+	int minp = 6, maxp = 10;
+	if (e->cfg.n_sources > 0) {
+		minp = 17;
+		maxp = 3;
+		for (unsigned i = 0; i < e->cfg.n_sources; i++) {
+			int mn = e->cfg.sources[i].minpoll, mx = e->cfg.sources[i].maxpoll;
+			if (mn < minp)
+				minp = mn;
+			if (mx > maxp)
+				maxp = mx;
+		}
+		if (minp < 3)
+			minp = 3;
+		if (maxp < minp)
+			maxp = minp;
+	}
+	struct dsc_params dp = {
+		.algo = params->discipline == ENG_DSC_RFC ? DSC_ALGO_RFC : DSC_ALGO_GNOMON,
+		.step_s = params->slew_only ? 600.0 : e->cfg.tinker.step_s,
+		.stepout_s = e->cfg.tinker.stepout_s > 0 ? e->cfg.tinker.stepout_s : DSC_WATCH_S,
+		.panic_s = e->cfg.tinker.panic_s,
+		.allow_first_panic = params->allow_first_panic,
+		.have_drift = params->have_drift,
+		.drift_ppm = params->drift_ppm,
+		.precision_s = e->precision_s,
+		.minpoll_log2 = minp,
+		.maxpoll_log2 = maxp,
+	};
+	if (params->slew_only && e->cfg.tinker.step_s == 0)
+		dp.step_s = 0;
+	struct clk_adj adj;
+	dsc_init(&e->dsc, &dp, now->mono_ns, &adj);
+	push_adj(e, &adj);
+	return e;
+}
+
+void eng_free(struct eng *eng)
+{
+	if (eng == NULL)
+		return;
+	srv_free(eng->srv);
+	free(eng);
+}
+
+static uint32_t rand_u32(struct eng *e)
+{
+	uint8_t b[4];
+	e->params.rng.fill(e->params.rng.ctx, b, sizeof b);
+	return ntp_u32_load(b);
+}
+
+uint32_t eng_add_source_addr(struct eng *eng, const struct eng_now *now, unsigned cfg_index,
+			     const struct gn_addr *addr)
+{
+	REQUIRE(eng != NULL && now != NULL && addr != NULL);
+	if (cfg_index >= eng->cfg.n_sources || eng->n_assoc >= ENG_MAX_ASSOC)
+		return 0;
+	if (addr->family != GN_AF_INET && addr->family != GN_AF_INET6)
+		return 0;
+	for (unsigned i = 0; i < eng->n_assoc; i++)
+		if (!eng->assoc[i].dead && gn_addr_equal(&eng->assoc[i].addr, addr))
+			return 0;
+	unsigned idx = eng->n_assoc;
+	/* reuse the slot of a demobilised association */
+	for (unsigned i = 0; i < eng->n_assoc; i++)
+		if (eng->assoc[i].dead) {
+			idx = i;
+			break;
+		}
+	struct asc *a = &eng->assoc[idx];
+	asc_init(a, eng->next_id++, cfg_index, &eng->cfg.sources[cfg_index], addr, now->mono_ns,
+		 rand_u32(eng) % 1000);
+	eng->tally[idx] = ' ';
+	if (idx == eng->n_assoc)
+		eng->n_assoc++;
+	return a->id;
+}
+
+static struct asc *find_assoc(struct eng *e, uint32_t id, int *idx)
+{
+	for (unsigned i = 0; i < e->n_assoc; i++)
+		if (e->assoc[i].id == id && !e->assoc[i].dead) {
+			if (idx)
+				*idx = (int)i;
+			return &e->assoc[i];
+		}
+	return NULL;
+}
+
+static int sys_poll(const struct eng *e)
+{
+	return dsc_poll_log2(&e->dsc);
+}
+
+/* --- system process (RFC 5905 §11.2 clock_select, §11.2.3 clock_combine) --- */
+
+/* The peer's filtered offset (theta) as of now: the filter holds offset + U(t). */
+static double peer_offset(const struct eng *e, const struct asc *a, int64_t now_mono)
+{
+	return a->flt.offset_s - dsc_steer_s(&e->dsc, now_mono);
+}
+
+/* RFC 5905 A.5.5.1 fit(): may this association be a candidate? */
+static bool fit(const struct eng *e, const struct asc *a, int64_t now_mono)
+{
+	if (a->dead || a->reach == 0 || !a->flt.have || a->noselect)
+		return false;
+	if (a->leap == PKT_LI_UNSYNC || a->stratum >= ASC_MAXSTRAT || a->stratum == 0)
+		return false;
+	double maxdist = e->cfg.tos.maxdist_s > 0 ? e->cfg.tos.maxdist_s : 1.5; /* RFC 5905 MAXDIST */
+	if (asc_sel_dist(a, now_mono) > maxdist + ENG_PHI * ldexp(1.0, a->hpoll))
+		return false;
+	/* loop: a source synchronised to us (its refid is our own address) */
+	if (e->params.local_refid_ipv4 != 0 && a->refid == e->params.local_refid_ipv4)
+		return false;
+	return true;
+}
+
+struct select_out {
+	bool ok;
+	unsigned n_surv;
+	unsigned surv[SEL_MAX_CAND]; /* association indices */
+	unsigned sys;                /* association index */
+	struct cmb_result cmb;
+};
+
+static void clock_select(struct eng *e, int64_t now_mono, struct select_out *out)
+{
+	struct sel_cand c[SEL_MAX_CAND];
+	unsigned n = 0;
+	out->ok = false;
+	out->n_surv = 0;
+	for (unsigned i = 0; i < e->n_assoc; i++) {
+		e->tally[i] = ' ';
+		const struct asc *a = &e->assoc[i];
+		if (!fit(e, a, now_mono) || n >= SEL_MAX_CAND)
+			continue;
+		c[n] = (struct sel_cand){
+			.offset_s = peer_offset(e, a, now_mono),
+			.rootdist_s = asc_sel_dist(a, now_mono),
+			.jitter_s = a->flt.jitter_s,
+			.stratum = a->stratum,
+			.prefer = a->prefer,
+			.ref = i,
+		};
+		n++;
+	}
+	unsigned minsane = e->cfg.tos.minsane ? e->cfg.tos.minsane : 1;
+	if (n < minsane)
+		return;
+	double lo, hi;
+	unsigned t = sel_intersect(c, n, &lo, &hi);
+	unsigned m = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (c[i].truechimer)
+			c[m++] = c[i];
+		else
+			e->tally[c[i].ref] = 'x';
+	}
+	if (t < minsane || m == 0)
+		return;
+	for (unsigned i = 0; i < m; i++)
+		e->tally[c[i].ref] = '-';
+	unsigned minclock = e->cfg.tos.minclock ? e->cfg.tos.minclock : CLS_NMIN;
+	unsigned maxclock = e->cfg.tos.maxclock ? e->cfg.tos.maxclock : 10;
+	double seljit;
+	unsigned ns = cls_cluster(c, m, minclock, maxclock, &seljit);
+	if (ns == 0)
+		return;
+	unsigned s = cls_pick_sys_peer(c, ns, e->sys_peer >= 0, (unsigned)(e->sys_peer >= 0 ? e->sys_peer : 0));
+	cmb_combine(c, ns, s, &out->cmb);
+	for (unsigned i = 0; i < ns; i++) {
+		out->surv[i] = c[i].ref;
+		e->tally[c[i].ref] = i < 6 ? '+' : '#';
+	}
+	e->tally[c[s].ref] = '*';
+	out->n_surv = ns;
+	out->sys = c[s].ref;
+	out->ok = true;
+}
+
+static uint32_t addr_refid(const struct gn_addr *a)
+{
+	if (a->family == GN_AF_INET)
+		return gn_addr_ipv4_u32(a);
+	/* RFC 5905 §7.3 asks for the first four octets of the MD5 of the IPv6 address; the
+	 * core has no MD5 yet, so fold the address (FNV-1a) into a stable 32-bit tag. */
+	uint32_t h = 2166136261u;
+	for (unsigned i = 0; i < 16; i++) {
+		h ^= a->addr[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static void set_kernel_status(struct eng *e, bool synced)
+{
+	struct clk_adj adj;
+	memset(&adj, 0, sizeof adj);
+	adj.modes = CLK_ADJ_STATUS | CLK_ADJ_MAXERROR | CLK_ADJ_ESTERROR;
+	adj.status = synced ? 0 : CLK_STA_UNSYNC;
+	double maxerr = synced ? e->rootdelay_s / 2.0 + e->rootdisp_s : 16.0;
+	adj.maxerror_us = (int64_t)(maxerr * 1e6);
+	adj.esterror_us = (int64_t)((synced ? e->jitter_s : 16.0) * 1e6);
+	push_adj(e, &adj);
+}
+
+static void sys_update(struct eng *e, const struct eng_now *now, const struct select_out *so)
+{
+	const struct asc *p = &e->assoc[so->sys];
+	char buf[80];
+	if (e->sys_peer != (int)so->sys) {
+		logf_(e, ENG_LOG_NOTICE, LOGK_SYSPEER, "system peer %s, stratum %u",
+		      addr_port(&p->addr, buf, sizeof buf), (unsigned)p->stratum);
+	}
+	e->sys_peer = (int)so->sys;
+	e->sys_peer_id = p->id;
+	e->leap = p->leap;
+	e->stratum = (uint8_t)(p->stratum + 1);
+	e->refid = addr_refid(&p->addr);
+	e->reftime = ntp_ts64_from_ns(now->real_ns);
+	e->offset_s = so->cmb.offset_s;
+	e->jitter_s = so->cmb.jitter_s;
+	e->rootdelay_s = p->rootdelay_s + p->flt.delay_s;
+	double dd = flt_disp_now(&p->flt, now->mono_ns) + e->jitter_s + fabs(peer_offset(e, p, now->mono_ns));
+	if (dd < ENG_MINDISP_S)
+		dd = ENG_MINDISP_S;
+	e->rootdisp_s = p->rootdisp_s + dd;
+	e->update_real_ns = now->real_ns;
+	e->update_mono_ns = now->mono_ns;
+}
+
+static void enter_unsync(struct eng *e, const struct eng_now *now, const char *why)
+{
+	(void)now;
+	if (e->state == ENG_UNSYNC)
+		return;
+	e->state = ENG_UNSYNC;
+	e->leap = PKT_LI_UNSYNC;
+	e->stratum = ASC_MAXSTRAT;
+	e->refid = pkt_refid_ascii("STEP");
+	e->sys_peer = -1;
+	e->sys_peer_id = 0;
+	logf_(e, ENG_LOG_WARNING, LOGK_UNSYNC, "clock unsynchronised: %s", why);
+	set_kernel_status(e, false);
+}
+
+static void do_step(struct eng *e, const struct eng_now *now, int64_t step_ns)
+{
+	struct eng_action *a = push(e, ENG_ACT_CLOCK_STEP);
+	if (a != NULL)
+		a->u.step_ns = step_ns;
+	logf_(e, ENG_LOG_NOTICE, LOGK_STEP, "stepping the clock by %+.6f s", (double)step_ns / 1e9);
+	(void)now;
+}
+
+static void enter_panic(struct eng *e, const struct eng_now *now, double offset_s)
+{
+	struct clk_adj adj;
+	bool was = e->state == ENG_PANIC;
+	e->state = ENG_PANIC;
+	e->leap = PKT_LI_UNSYNC;
+	e->stratum = ASC_MAXSTRAT;
+	e->sys_peer = -1;
+	e->sys_peer_id = 0;
+	snprintf(e->panic_reason, sizeof e->panic_reason,
+		 "offset %+.3f s exceeds the panic threshold %.0f s; not following the sources. "
+		 "Set the clock (or start with -g), or set `tinker panic 0`",
+		 offset_s, e->cfg.tinker.panic_s);
+	if (!was) {
+		dsc_hold(&e->dsc, now->mono_ns, &adj);
+		push_adj(e, &adj);
+		set_kernel_status(e, false);
+	}
+	if (!was || now->mono_ns - e->last_panic_log_mono_ns >= (int64_t)ENG_PANIC_LOG_S * GN_NS_PER_S) {
+		e->last_panic_log_mono_ns = now->mono_ns;
+		logf_(e, ENG_LOG_ERR, LOGK_PANIC, "panic: %s", e->panic_reason);
+	}
+}
+
+/* Sample error estimate for the regression: the precision, the share of the delay above
+ * the least delay seen (half of it can be asymmetry), and a floor from the typical excess
+ * (the median over the filter's stages, so that one delay spike does not raise it). */
+static double sample_sigma(const struct eng *e, const struct asc *a, double delay_s)
+{
+	double dmin = flt_min_delay(&a->flt);
+	double ex = delay_s - dmin;
+	if (ex < 0)
+		ex = 0;
+	double v[FLT_NSTAGE];
+	unsigned n = 0;
+	for (unsigned i = 0; i < FLT_NSTAGE; i++)
+		if (a->flt.st[i].valid) {
+			double x = a->flt.st[i].delay_s - dmin;
+			unsigned j = n++;
+			while (j > 0 && v[j - 1] > x) { /* insertion sort, 8 values */
+				v[j] = v[j - 1];
+				j--;
+			}
+			v[j] = x;
+		}
+	double floor_s = n > 1 ? ENG_SIGMA_FLOOR_RATIO * v[n / 2] : dmin * 0.1;
+	if (floor_s < e->precision_s)
+		floor_s = e->precision_s;
+	return sqrt(floor_s * floor_s + ex * ex / (ENG_SIGMA_EXCESS_DIV * ENG_SIGMA_EXCESS_DIV));
+}
+
+static void on_sample(struct eng *e, const struct eng_now *now, int ai, const struct asc_sample *smp)
+{
+	struct asc *a = &e->assoc[ai];
+	/* the filter keeps offsets in the unsteered form (offset + U), so the stages stay
+	 * comparable while the discipline slews */
+	bool newer = flt_add(&a->flt, smp->offset_s + dsc_steer_s(&e->dsc, smp->t_mono_ns), smp->delay_s, smp->disp_s, smp->t_mono_ns,
+			     now->mono_ns, e->precision_s, sys_poll(e));
+	struct select_out so;
+	clock_select(e, now->mono_ns, &so);
+	if (e->first_rx_mono_ns == 0)
+		e->first_rx_mono_ns = now->mono_ns;
+	if (!so.ok)
+		return;
+	if (!e->ever_synced && e->state != ENG_PANIC &&
+	    now->mono_ns - e->first_rx_mono_ns < (int64_t)ENG_STARTUP_WAIT_S * GN_NS_PER_S) {
+		unsigned live = 0, heard = 0;
+		for (unsigned i = 0; i < e->n_assoc; i++)
+			if (!e->assoc[i].dead) {
+				live++;
+				if (e->assoc[i].flt.have)
+					heard++;
+			}
+		if (heard < live)
+			return; /* the first correction waits for the others (a few seconds at most) */
+	}
+	bool in_surv = false;
+	for (unsigned i = 0; i < so.n_surv; i++)
+		if (so.surv[i] == (unsigned)ai)
+			in_surv = true;
+
+	double offset_s, sigma_s;
+	int64_t t_ns;
+	if (e->dsc.p.algo == DSC_ALGO_RFC) {
+		/* RFC 5905 clock_update: only when the system peer has a new filtered sample */
+		if (!(newer && so.sys == (unsigned)ai))
+			return;
+		offset_s = so.cmb.offset_s;
+		sigma_s = so.cmb.jitter_s;
+		t_ns = a->flt.t_ns;
+	} else {
+		/* every sample of a survivor of the system peer's stratum, weighted by its own
+		 * error estimate. Sources further from the reference (a higher stratum) are left
+		 * out: their time may come from us (VMs using each other), and feeding it back
+		 * would make a loop of the regression even where the refids show none. */
+		if (!in_surv || a->stratum > e->assoc[so.sys].stratum)
+			return;
+		offset_s = smp->offset_s;
+		sigma_s = sample_sigma(e, a, smp->delay_s);
+		t_ns = smp->t_mono_ns;
+	}
+	if (t_ns > now->mono_ns)
+		t_ns = now->mono_ns;
+
+	struct clk_adj adj;
+	int64_t step_ns = 0;
+	enum dsc_result r = dsc_update(&e->dsc, now->mono_ns, t_ns, offset_s, sigma_s, &adj, &step_ns);
+	switch (r) {
+	case DSC_IGNORED:
+		return;
+	case DSC_PANIC:
+		enter_panic(e, now, offset_s);
+		return;
+	case DSC_STEPPED:
+		push_adj(e, &adj);
+		do_step(e, now, step_ns);
+		enter_unsync(e, now, "clock stepped");
+		return;
+	case DSC_SLEWED:
+		push_adj(e, &adj);
+		break;
+	}
+	bool was_synced = e->state == ENG_SYNC;
+	if (e->state == ENG_PANIC) {
+		logf_(e, ENG_LOG_NOTICE, LOGK_PANIC, "offset back within the panic threshold; following the sources again");
+		e->panic_reason[0] = '\0';
+	}
+	e->state = ENG_SYNC;
+	sys_update(e, now, &so);
+	set_kernel_status(e, true);
+	if (!was_synced) {
+		char buf[80];
+		logf_(e, ENG_LOG_NOTICE, LOGK_SYNC, "synchronised to %s, stratum %u",
+		      addr_port(&e->assoc[so.sys].addr, buf, sizeof buf), (unsigned)e->stratum);
+		if (!e->ever_synced) {
+			e->ever_synced = true;
+			e->synced_mono_ns = now->mono_ns;
+			e->last_drift_mono_ns = now->mono_ns - (int64_t)(ENG_DRIFT_EVERY_S - ENG_DRIFT_FIRST_S) * GN_NS_PER_S;
+		}
+	}
+}
+
+/* --- events --- */
+static void server_request(struct eng *e, const struct eng_now *now, const struct eng_rx *rx)
+{
+	uint8_t vn, mode;
+	if (!pkt_peek(rx->buf, rx->len, &vn, &mode) || mode == PKT_MODE_SERVER)
+		return; /* answers only count on an association's own socket */
+	struct srv_sysvars sv;
+	memset(&sv, 0, sizeof sv);
+	bool synced = e->state == ENG_SYNC || e->state == ENG_HOLDOVER;
+	sv.leap = synced ? e->leap : PKT_LI_UNSYNC;
+	sv.stratum = synced ? e->stratum : ASC_MAXSTRAT;
+	sv.precision_log2 = e->params.precision_log2;
+	sv.rootdelay_s = synced ? e->rootdelay_s : 0.0;
+	sv.rootdisp_s = synced ? e->rootdisp_s : 0.0;
+	sv.update_ns = synced ? e->update_real_ns : now->real_ns;
+	sv.refid = e->refid;
+	sv.reftime = synced ? e->reftime : 0;
+	struct eng_action *a = push(e, ENG_ACT_SEND);
+	if (a == NULL)
+		return;
+	size_t rlen = 0;
+	enum srv_verdict v = srv_handle(e->srv, &sv, rx->buf, rx->len, &rx->from, rx->rx_ns,
+					now->real_ns, a->u.send.buf, sizeof a->u.send.buf, &rlen);
+	if ((v != SRV_ANSWER && v != SRV_KOD) || rlen == 0 || rlen > ENG_MAX_PKT) {
+		e->n_actions--; /* nothing to send */
+		return;
+	}
+	a->u.send.assoc_id = 0;
+	a->u.send.to = rx->from;
+	a->u.send.local = rx->local;
+	a->u.send.ifindex = rx->ifindex;
+	a->u.send.fresh_socket = false;
+	/* the daemon may restamp a normal answer's transmit field just before sending; a kiss
+	 * goes out exactly as srv built it */
+	a->u.send.stamp_xmt = v == SRV_ANSWER && rlen == PKT_HEADER_LEN;
+	a->u.send.len = (uint16_t)rlen;
+}
+
+void eng_on_packet(struct eng *eng, const struct eng_now *now, const struct eng_rx *rx)
+{
+	REQUIRE(eng != NULL && now != NULL && rx != NULL);
+	if (rx->buf == NULL || rx->len == 0)
+		return;
+	if (rx->assoc_id == 0) {
+		server_request(eng, now, rx);
+		return;
+	}
+	int ai;
+	struct asc *a = find_assoc(eng, rx->assoc_id, &ai);
+	if (a == NULL)
+		return;
+	bool was_reach = a->was_reachable;
+	struct asc_sample smp;
+	enum asc_rx r = asc_receive(a, rx->buf, rx->len, &rx->from, rx->rx_ns, now->mono_ns,
+				    now->real_ns, eng->precision_s, eng->params.local_refid_ipv4, &smp);
+	char buf[80];
+	if (!was_reach && a->was_reachable)
+		logf_(eng, ENG_LOG_INFO, a->id << 8 | LOGK_REACH, "%s is reachable",
+		      addr_port(&a->addr, buf, sizeof buf));
+	switch (r) {
+	case ASC_RX_DROP:
+		return;
+	case ASC_RX_KOD_RATE:
+		logf_(eng, ENG_LOG_NOTICE, a->id << 8 | LOGK_KOD,
+		      "%s sent a RATE kiss: poll interval raised to %d s",
+		      addr_port(&a->addr, buf, sizeof buf), 1 << a->hpoll);
+		return;
+	case ASC_RX_KOD_DENY: {
+		logf_(eng, ENG_LOG_WARNING, a->id << 8 | LOGK_KOD,
+		      "%s sent a %s kiss: association demobilised", addr_port(&a->addr, buf, sizeof buf), a->kod);
+		struct eng_action *c = push(eng, ENG_ACT_CLOSE);
+		if (c != NULL)
+			c->u.close_assoc_id = a->id;
+		if (eng->sys_peer == ai) {
+			eng->sys_peer = -1;
+			eng->sys_peer_id = 0;
+		}
+		eng->tally[ai] = ' ';
+		return;
+	}
+	case ASC_RX_SAMPLE:
+		on_sample(eng, now, ai, &smp);
+		return;
+	}
+}
+
+static void housekeeping(struct eng *e, const struct eng_now *now)
+{
+	if (e->state == ENG_SYNC) {
+		/* still a usable system peer? (RFC 5905 §11.2: reachable, root distance < maxdist) */
+		struct select_out so;
+		clock_select(e, now->mono_ns, &so);
+		if (!so.ok) {
+			bool any_reach = false;
+			for (unsigned i = 0; i < e->n_assoc; i++)
+				if (!e->assoc[i].dead && e->assoc[i].reach != 0)
+					any_reach = true;
+			e->state = ENG_HOLDOVER;
+			e->lost_mono_ns = now->mono_ns;
+			e->sys_peer = -1;
+			logf_(e, ENG_LOG_WARNING, LOGK_HOLDOVER,
+			      "no usable source (%s): holding the frequency for %.0f s",
+			      any_reach ? "root distance above maxdist" : "no source reachable", ENG_HOLDOVER_S);
+			struct clk_adj adj;
+			dsc_hold(&e->dsc, now->mono_ns, &adj);
+			push_adj(e, &adj);
+		}
+	} else if (e->state == ENG_HOLDOVER) {
+		if ((double)(now->mono_ns - e->lost_mono_ns) / 1e9 >= ENG_HOLDOVER_S) {
+			logf_(e, ENG_LOG_WARNING, LOGK_LOST, "synchronisation lost");
+			enter_unsync(e, now, "holdover over, no usable source");
+		}
+	}
+	if (e->state == ENG_SYNC && e->ever_synced &&
+	    now->mono_ns - e->last_drift_mono_ns >= (int64_t)ENG_DRIFT_EVERY_S * GN_NS_PER_S) {
+		e->last_drift_mono_ns = now->mono_ns;
+		struct eng_action *a = push(e, ENG_ACT_DRIFT);
+		if (a != NULL)
+			a->u.drift_ppm = dsc_freq_ppm(&e->dsc);
+	}
+	if (e->actions_lost > 0) {
+		uint64_t n = e->actions_lost;
+		e->actions_lost = 0;
+		logf_(e, ENG_LOG_WARNING, LOGK_ACTIONS, "%llu actions dropped (action list full)",
+		      (unsigned long long)n);
+	}
+}
+
+void eng_on_timer(struct eng *eng, const struct eng_now *now)
+{
+	REQUIRE(eng != NULL && now != NULL);
+	char buf[80];
+	for (unsigned i = 0; i < eng->n_assoc; i++) {
+		struct asc *a = &eng->assoc[i];
+		if (a->dead || now->mono_ns < a->next_poll_mono_ns)
+			continue;
+		struct eng_action *act = push(eng, ENG_ACT_SEND);
+		if (act == NULL)
+			break;
+		ntp_ts64 xmt = ntp_ts64_random(&eng->params.rng);
+		int p = asc_poll_log2(a, sys_poll(eng));
+		/* jitter each poll by up to 1/16 of the interval so sources drift apart */
+		int64_t jit = (int64_t)(rand_u32(eng) % 1000000u) * ((((int64_t)GN_NS_PER_S) << p) / 16) / 1000000;
+		bool unreach = false;
+		size_t n = asc_poll(a, xmt, now->real_ns, now->mono_ns, sys_poll(eng), jit,
+				    act->u.send.buf, sizeof act->u.send.buf, &unreach);
+		act->u.send.assoc_id = a->id;
+		act->u.send.to = a->addr;
+		act->u.send.fresh_socket = true;
+		act->u.send.stamp_xmt = false;
+		act->u.send.len = (uint16_t)n;
+		if (unreach) {
+			logf_(eng, ENG_LOG_WARNING, a->id << 8 | LOGK_UNREACH, "no response from %s",
+			      addr_port(&a->addr, buf, sizeof buf));
+			if (eng->sys_peer == (int)i)
+				eng->sys_peer = -1;
+		}
+	}
+	struct clk_adj adj;
+	if (now->mono_ns >= dsc_next_deadline(&eng->dsc) && dsc_on_timer(&eng->dsc, now->mono_ns, &adj))
+		push_adj(eng, &adj);
+	if (now->mono_ns >= eng->next_house_mono_ns) {
+		eng->next_house_mono_ns = now->mono_ns + (int64_t)ENG_HOUSEKEEP_S * GN_NS_PER_S;
+		housekeeping(eng, now);
+	}
+}
+
+void eng_on_clock_stepped(struct eng *eng, const struct eng_now *now, int64_t delta_ns, bool external)
+{
+	REQUIRE(eng != NULL && now != NULL);
+	for (unsigned i = 0; i < eng->n_assoc; i++)
+		asc_stepped(&eng->assoc[i], delta_ns);
+	dsc_stepped(&eng->dsc, delta_ns);
+	eng->update_real_ns += delta_ns;
+	if (external)
+		logf_(eng, ENG_LOG_WARNING, LOGK_STEP, "the clock was stepped by %+.6f s outside gnomon",
+		      (double)delta_ns / 1e9);
+}
+
+void eng_on_tx_timestamp(struct eng *eng, uint32_t assoc_id, ntp_ts64 xmt_wire, gn_time_ns tx_ns)
+{
+	struct asc *a = find_assoc(eng, assoc_id, NULL);
+	if (a != NULL && a->xmt_wire != 0 && a->xmt_wire == xmt_wire)
+		a->xmt_ns = tx_ns;
+}
+
+int64_t eng_next_deadline(const struct eng *eng)
+{
+	int64_t d = eng->next_house_mono_ns;
+	for (unsigned i = 0; i < eng->n_assoc; i++)
+		if (!eng->assoc[i].dead && eng->assoc[i].next_poll_mono_ns < d)
+			d = eng->assoc[i].next_poll_mono_ns;
+	int64_t dd = dsc_next_deadline(&eng->dsc);
+	return dd < d ? dd : d;
+}
+
+size_t eng_actions(const struct eng *eng, const struct eng_action **out)
+{
+	*out = eng->actions;
+	return eng->n_actions;
+}
+
+void eng_clear_actions(struct eng *eng)
+{
+	eng->n_actions = 0;
+}
+
+/* --- observation --- */
+void eng_status(const struct eng *eng, const struct eng_now *now, struct eng_status *out)
+{
+	memset(out, 0, sizeof *out);
+	out->state = eng->state;
+	bool synced = eng->state == ENG_SYNC || eng->state == ENG_HOLDOVER;
+	out->leap = synced ? eng->leap : PKT_LI_UNSYNC;
+	out->stratum = synced ? eng->stratum : ASC_MAXSTRAT;
+	out->refid = eng->refid;
+	out->reftime = synced ? eng->reftime : 0;
+	out->sys_peer_assoc = eng->state == ENG_SYNC ? eng->sys_peer_id : 0;
+	out->offset_s = dsc_offset_s(&eng->dsc);
+	out->jitter_s = eng->jitter_s;
+	out->frequency_ppm = dsc_freq_ppm(&eng->dsc);
+	out->freq_wander_ppm = eng->dsc.wander_ppm;
+	out->rootdelay_s = eng->rootdelay_s;
+	double age = synced ? (double)(now->mono_ns - eng->update_mono_ns) / 1e9 : 0.0;
+	out->rootdisp_s = eng->rootdisp_s + (age > 0 ? ENG_PHI * age : 0.0);
+	out->poll_log2 = (int8_t)sys_poll(eng);
+	out->precision_log2 = eng->params.precision_log2;
+	if (eng->state == ENG_PANIC)
+		snprintf(out->panic_reason, sizeof out->panic_reason, "%s", eng->panic_reason);
+}
+
+size_t eng_sources(const struct eng *eng, const struct eng_now *now, struct eng_source_info *out, size_t max)
+{
+	(void)now;
+	size_t k = 0;
+	for (unsigned i = 0; i < eng->n_assoc; i++) {
+		const struct asc *a = &eng->assoc[i];
+		if (a->dead && a->kod[0] == '\0')
+			continue;
+		if (k < max) {
+			struct eng_source_info *o = &out[k];
+			memset(o, 0, sizeof *o);
+			o->assoc_id = a->id;
+			o->cfg_index = a->cfg_index;
+			o->addr = a->addr;
+			o->tally = eng->tally[i] ? eng->tally[i] : ' ';
+			if (a->dead)
+				o->tally = ' ';
+			o->stratum = a->stratum;
+			o->refid = a->refid;
+			o->poll_log2 = a->hpoll;
+			o->reach = a->reach;
+			o->last_rx_mono_ns = a->last_rx_mono_ns;
+			o->delay_s = a->flt.delay_s;
+			o->offset_s = a->flt.have ? peer_offset(eng, a, now->mono_ns) : 0.0;
+			o->jitter_s = a->flt.jitter_s;
+			o->disp_s = flt_disp_now(&a->flt, now->mono_ns);
+			o->sent = a->sent;
+			o->received = a->received;
+			o->dropped = a->dropped;
+			memcpy(o->test_fail, a->test_fail, sizeof o->test_fail);
+			memcpy(o->kod, a->kod, sizeof o->kod);
+		}
+		k++;
+	}
+	return k;
+}
+
+const struct srv_stats *eng_server_stats(const struct eng *eng)
+{
+	return eng->srv ? srv_stats(eng->srv) : &eng->no_srv_stats;
+}

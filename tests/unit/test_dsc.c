@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * test_dsc: the discipline. The step rules of RFC 5905 §11.3 (first offset above the step
+ * threshold steps; later a spike waits out the stepout; -x raises the threshold to 600 s;
+ * the panic threshold, -g for the first correction), the actuator (frequency in 2^-16
+ * ppm, tick for fast slews, slews ended by the timer), and both algorithms closing the loop
+ * on kclk (the Linux kernel model): gnomon's regression finds the oscillator's frequency
+ * and phase within seconds; the RFC PLL/FLL measures the frequency after the stepout.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "dsc.h"
+#include "kclk.h"
+
+#define S 1000000000LL
+
+static struct dsc_params params(enum dsc_algo algo)
+{
+	struct dsc_params p = {
+		.algo = algo, .step_s = 0.128, .stepout_s = 300, .panic_s = 1000,
+		.precision_s = 1e-6, .minpoll_log2 = 4, .maxpoll_log2 = 6,
+	};
+	return p;
+}
+
+static void test_init_sets_drift(void **state)
+{
+	(void)state;
+	struct dsc d;
+	struct clk_adj adj;
+	struct dsc_params p = params(DSC_ALGO_GNOMON);
+	p.have_drift = true;
+	p.drift_ppm = -12.5;
+	dsc_init(&d, &p, 0, &adj);
+	assert_true(adj.modes & CLK_ADJ_FREQ);
+	assert_float_equal(adj.freq_ppm, -12.5, 1e-9);
+	assert_int_equal(adj.tick_us, 10000);
+	assert_true(adj.modes & CLK_ADJ_STATUS);
+	assert_true(adj.status & CLK_STA_UNSYNC);
+	assert_float_equal(dsc_freq_ppm(&d), -12.5, 1e-9);
+}
+
+static void test_first_large_offset_steps(void **state)
+{
+	(void)state;
+	struct dsc d;
+	struct clk_adj adj;
+	int64_t step = 0;
+	struct dsc_params p = params(DSC_ALGO_GNOMON);
+	dsc_init(&d, &p, 0, &adj);
+	assert_int_equal(dsc_update(&d, 2 * S, 2 * S, 0.5, 1e-4, &adj, &step), DSC_STEPPED);
+	assert_int_equal(step, 500000000LL);
+	dsc_stepped(&d, step);
+	/* after it, small offsets slew */
+	assert_int_equal(dsc_update(&d, 4 * S, 4 * S, 0.001, 1e-4, &adj, &step), DSC_SLEWED);
+}
+
+static void test_spike_waits_for_stepout(void **state)
+{
+	(void)state;
+	struct dsc d;
+	struct clk_adj adj;
+	int64_t step = 0;
+	struct dsc_params p = params(DSC_ALGO_GNOMON);
+	dsc_init(&d, &p, 0, &adj);
+	assert_int_equal(dsc_update(&d, 1 * S, 1 * S, 0.001, 1e-4, &adj, &step), DSC_SLEWED);
+	/* a 0.2 s spike: ignored, and again within the stepout */
+	assert_int_equal(dsc_update(&d, 17 * S, 17 * S, 0.2, 1e-4, &adj, &step), DSC_IGNORED);
+	assert_int_equal(dsc_update(&d, 100 * S, 100 * S, 0.2, 1e-4, &adj, &step), DSC_IGNORED);
+	/* a good sample ends the spike state */
+	assert_int_equal(dsc_update(&d, 120 * S, 120 * S, 0.0005, 1e-4, &adj, &step), DSC_SLEWED);
+	assert_int_equal(dsc_update(&d, 130 * S, 130 * S, 0.2, 1e-4, &adj, &step), DSC_IGNORED);
+	/* still there after the stepout (300 s): step */
+	assert_int_equal(dsc_update(&d, 431 * S, 431 * S, 0.2, 1e-4, &adj, &step), DSC_STEPPED);
+	assert_int_equal(step, 200000000LL);
+}
+
+static void test_slew_only_and_tick(void **state)
+{
+	(void)state;
+	struct dsc d;
+	struct clk_adj adj;
+	int64_t step = 0;
+	struct dsc_params p = params(DSC_ALGO_GNOMON);
+	p.step_s = 600; /* -x */
+	dsc_init(&d, &p, 0, &adj);
+	assert_int_equal(dsc_update(&d, S, S, 0.5, 1e-4, &adj, &step), DSC_SLEWED);
+	/* 0.5 s is slewed fast through the tick: 8 % ≈ 800 µs per 10 ms tick */
+	assert_true(adj.modes & CLK_ADJ_TICK);
+	assert_int_equal(adj.tick_us, 10800);
+	/* the kernel keeps frequency in 2^-16 ppm: what is asked is representable */
+	assert_float_equal(adj.freq_ppm * 65536.0, round(adj.freq_ppm * 65536.0), 1e-6);
+	int64_t end = dsc_next_deadline(&d);
+	assert_true(end > S && end < S + 7 * S); /* 0.5 s at 8 % ≈ 6.25 s */
+	assert_false(dsc_on_timer(&d, end - 1, &adj));
+	assert_true(dsc_on_timer(&d, end, &adj));
+	assert_int_equal(adj.tick_us, 10000);
+	assert_int_equal(dsc_next_deadline(&d), INT64_MAX);
+}
+
+static void test_panic(void **state)
+{
+	(void)state;
+	struct dsc d;
+	struct clk_adj adj;
+	int64_t step = 0;
+	struct dsc_params p = params(DSC_ALGO_GNOMON);
+	dsc_init(&d, &p, 0, &adj);
+	assert_int_equal(dsc_update(&d, S, S, 2000.0, 1e-4, &adj, &step), DSC_PANIC);
+	/* -g: the first correction may exceed the panic threshold, later ones not */
+	p.allow_first_panic = true;
+	dsc_init(&d, &p, 0, &adj);
+	assert_int_equal(dsc_update(&d, S, S, 2000.0, 1e-4, &adj, &step), DSC_STEPPED);
+	assert_int_equal(step, 2000 * S);
+	dsc_stepped(&d, step);
+	assert_int_equal(dsc_update(&d, 2 * S, 2 * S, -3000.0, 1e-4, &adj, &step), DSC_PANIC);
+	/* tinker panic 0: no check */
+	p.panic_s = 0;
+	p.allow_first_panic = false;
+	dsc_init(&d, &p, 0, &adj);
+	assert_int_equal(dsc_update(&d, S, S, 5000.0, 1e-4, &adj, &step), DSC_STEPPED);
+}
+
+static int last_poll;
+
+/* A closed loop on kclk: the oscillator runs freq_ppm fast and starts off_s ahead; offsets
+ * are measured perfectly plus gaussian-free deterministic noise. Returns the final error. */
+static double loop(enum dsc_algo algo, double freq_ppm, double off_s, double poll_s, double dur_s,
+		   double *freq_out, int *steps)
+{
+	struct kclk k;
+	kclk_init(&k, 0);
+	kclk_step(&k, 0, (int64_t)llround(off_s * 1e9));
+	struct dsc d;
+	struct clk_adj adj;
+	struct dsc_params p = params(algo);
+	dsc_init(&d, &p, 0, &adj);
+	kclk_adjust(&k, 0, &adj, NULL);
+	*steps = 0;
+	double t = 0, next_poll = 1.0;
+	unsigned i = 0;
+	uint64_t lcg = 12345;
+	double err = 0;
+	while (t < dur_s) {
+		int64_t dl = dsc_next_deadline(&d);
+		double td = dl == INT64_MAX ? INFINITY : (double)dl / 1e9;
+		t = td < next_poll ? td : next_poll;
+		int64_t t_ns = (int64_t)llround(t * 1e9);
+		int64_t base = (int64_t)llround(t * (1.0 + freq_ppm * 1e-6) * 1e9);
+		err = (double)(kclk_read(&k, base) - t_ns) / 1e9;
+		if (td < next_poll) {
+			if (dsc_on_timer(&d, t_ns, &adj))
+				kclk_adjust(&k, base, &adj, NULL);
+			continue;
+		}
+		next_poll += poll_s > 0 ? poll_s : ldexp(1.0, dsc_poll_log2(&d));
+		double noise = ((double)(i++ * 7919 % 13) - 6.0) * 2e-6; /* ±12 µs */
+		if (poll_s <= 0) { /* pseudo-random, roughly gaussian, sigma 5 µs */
+			noise = 0;
+			for (int q = 0; q < 4; q++) {
+				lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+				noise += ((double)(lcg >> 11) / 9007199254740992.0 - 0.5) * 8.66e-6;
+			}
+		}
+		int64_t step = 0;
+		enum dsc_result r = dsc_update(&d, t_ns, t_ns, -err + noise, 10e-6, &adj, &step);
+		if (r == DSC_SLEWED || r == DSC_STEPPED)
+			kclk_adjust(&k, base, &adj, NULL);
+		if (r == DSC_STEPPED) {
+			kclk_step(&k, base, step);
+			dsc_stepped(&d, step);
+			(*steps)++;
+		}
+	}
+	*freq_out = dsc_freq_ppm(&d);
+	last_poll = dsc_poll_log2(&d);
+	return err;
+}
+
+static void test_gnomon_loop_on_kclk(void **state)
+{
+	(void)state;
+	double f;
+	int steps;
+	double err = loop(DSC_ALGO_GNOMON, 100.0, 0.1, 16, 1200, &f, &steps);
+	assert_int_equal(steps, 0);
+	assert_true(fabs(err) < 50e-6);
+	assert_true(fabs(f + 100.0) < 0.5); /* the correction cancels the oscillator's +100 ppm */
+	/* negative direction, larger error */
+	err = loop(DSC_ALGO_GNOMON, -250.0, -0.12, 16, 1200, &f, &steps);
+	assert_int_equal(steps, 0);
+	assert_true(fabs(err) < 50e-6);
+	assert_true(fabs(f - 250.0) < 0.5);
+	/* after 10 s the 0.1 s is gone */
+	err = loop(DSC_ALGO_GNOMON, 100.0, 0.1, 2, 10, &f, &steps);
+	assert_true(fabs(err) < 1e-3);
+}
+
+static void test_rfc_loop_on_kclk(void **state)
+{
+	(void)state;
+	double f;
+	int steps;
+	/* no drift file: FREQ state measures the frequency over the stepout, then the PLL */
+	double err = loop(DSC_ALGO_RFC, 50.0, 0.01, 16, 4 * 3600, &f, &steps);
+	assert_int_equal(steps, 0);
+	assert_true(fabs(f + 50.0) < 2.0);
+	assert_true(fabs(err) < 1e-3);
+}
+
+static void test_poll_grows_when_stable(void **state)
+{
+	(void)state;
+	/* a perfect oscillator measured with little noise: the best window spans many
+	 * intervals and the recommended poll climbs to maxpoll (6 here) */
+	double f;
+	int steps;
+	double err = loop(DSC_ALGO_GNOMON, 20.0, 0.001, 0, 12 * 3600, &f, &steps);
+	assert_int_equal(last_poll, 6);
+	assert_true(fabs(err) < 20e-6);
+	assert_true(fabs(f + 20.0) < 0.05);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_init_sets_drift),
+		cmocka_unit_test(test_first_large_offset_steps),
+		cmocka_unit_test(test_spike_waits_for_stepout),
+		cmocka_unit_test(test_slew_only_and_tick),
+		cmocka_unit_test(test_panic),
+		cmocka_unit_test(test_gnomon_loop_on_kclk),
+		cmocka_unit_test(test_rfc_loop_on_kclk),
+		cmocka_unit_test(test_poll_grows_when_stable),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
