@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ntpecho: the ceiling of gnomon's server benchmark (scripts/bench-server.sh). The least
+ * work a UDP server on Linux can do per NTP answer: one thread, one socket, recvmmsg and
+ * sendmmsg in batches of 64, no clock reads, no validation, no per-client state. The
+ * answer is the request with the mode flipped from 3 to 4 and the request's transmit
+ * timestamp copied into the origin field (RFC 5905 §8), so that a client can match it.
+ * It is not an NTP server: its answers carry no time.
+ *
+ * Usage: ntpecho [-a ADDR] [-p PORT] [-r BYTES] [-T SECONDS]
+ * Binds ADDR (default 127.0.0.1) port PORT (default 12404); -r sets the socket's receive
+ * buffer (SO_RCVBUFFORCE, else SO_RCVBUF; default: the system's). Ends on SIGTERM/SIGINT
+ * or after SECONDS (default 900), whichever comes first; prints what it did on stderr.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH 64
+#define BUF_LEN 1024
+#define NTP_LEN 48
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig) { (void)sig; stop_flag = 1; }
+
+int main(int argc, char **argv)
+{
+	const char *addr = "127.0.0.1";
+	unsigned long port = 12404, limit_s = 900, rcvbuf = 0;
+	int c;
+	while ((c = getopt(argc, argv, "a:p:r:T:")) != -1) {
+		switch (c) {
+		case 'a': addr = optarg; break;
+		case 'p': port = strtoul(optarg, NULL, 10); break;
+		case 'r': rcvbuf = strtoul(optarg, NULL, 10); break;
+		case 'T': limit_s = strtoul(optarg, NULL, 10); break;
+		default:
+			fprintf(stderr, "usage: ntpecho [-a ADDR] [-p PORT] [-r BYTES] [-T SECONDS]\n");
+			return 2;
+		}
+	}
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	if (port == 0 || port > 65535 || limit_s == 0 || rcvbuf > (1ul << 30) ||
+	    inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+		fprintf(stderr, "ntpecho: bad address, port, buffer size or time limit\n");
+		return 2;
+	}
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		perror("ntpecho: socket/bind");
+		return 2;
+	}
+	if (rcvbuf > 0) {
+		int sz = (int)rcvbuf;
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) != 0)
+			(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+	}
+	/* the time bound: SIGALRM interrupts the blocking recvmmsg (no SA_RESTART) */
+	struct sigaction act;
+	memset(&act, 0, sizeof act);
+	act.sa_handler = on_signal;
+	sigaction(SIGTERM, &act, NULL);
+	sigaction(SIGINT, &act, NULL);
+	sigaction(SIGALRM, &act, NULL);
+	alarm((unsigned)limit_s);
+
+	static uint8_t buf[BATCH][BUF_LEN];
+	static struct iovec iov[BATCH];
+	static struct sockaddr_in from[BATCH];
+	static struct mmsghdr msg[BATCH];
+	uint64_t rx = 0, tx = 0, calls = 0;
+	while (!stop_flag) {
+		for (int i = 0; i < BATCH; i++) {
+			iov[i].iov_base = buf[i];
+			iov[i].iov_len = BUF_LEN;
+			msg[i].msg_hdr.msg_name = &from[i];
+			msg[i].msg_hdr.msg_namelen = sizeof from[i];
+			msg[i].msg_hdr.msg_iov = &iov[i];
+			msg[i].msg_hdr.msg_iovlen = 1;
+		}
+		int n = recvmmsg(fd, msg, BATCH, MSG_WAITFORONE, NULL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("ntpecho: recvmmsg");
+			break;
+		}
+		calls++;
+		rx += (uint64_t)n;
+		int m = 0;
+		for (int i = 0; i < n; i++) {
+			if (msg[i].msg_len < NTP_LEN)
+				continue;   /* nothing to flip: not answered */
+			uint8_t *p = buf[i];
+			p[0] = (uint8_t)((p[0] & 0xf8) | 4);   /* mode 4: server */
+			memcpy(p + 24, p + 40, 8);             /* origin = request's transmit */
+			iov[i].iov_len = NTP_LEN;
+			if (m != i)
+				msg[m] = msg[i];
+			msg[m].msg_hdr.msg_iov->iov_len = NTP_LEN;
+			m++;
+		}
+		int done = 0;
+		while (done < m) {
+			int r = sendmmsg(fd, msg + done, (unsigned)(m - done), 0);
+			if (r <= 0)
+				break;   /* a full send buffer drops the rest, as a real server would */
+			done += r;
+		}
+		tx += (uint64_t)done;
+	}
+	fprintf(stderr, "ntpecho: received %" PRIu64 ", answered %" PRIu64 ", %" PRIu64
+		" recvmmsg calls\n", rx, tx, calls);
+	return 0;
+}
