@@ -10,7 +10,7 @@ set -euo pipefail
 BUILD_PKGS=(build-essential cmake pkg-config
 	libssl-dev libcap-dev libseccomp-dev libc-ares-dev libgps-dev pps-tools
 	libcmocka-dev)
-TEST_PKGS=(python3 iproute2 util-linux netbase procps binutils dnsmasq-base)
+TEST_PKGS=(python3 iproute2 util-linux netbase procps binutils dnsmasq-base groff-base)
 
 missing=()
 for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do
