@@ -264,7 +264,7 @@ static int render_sources(const struct json_doc *d, int root)
 		else
 			snprintf(name, sizeof name, "%s", addr);
 		printf("%c%-25.25s %-10.10s %2.0f %4s %4.0f %5o %7.3f %+8.3f %7.3f\n",
-		       tally[0] == '-' && tally[1] == '\0' ? ' ' : tally[0], name, refid, st, when,
+		       tally[0] ? tally[0] : ' ', name, refid, st, when,
 		       (double)(1u << ((unsigned)poll & 31)), (unsigned)reach, delay * 1e3, off * 1e3,
 		       jit * 1e3);
 	}
