@@ -743,6 +743,8 @@ static void d_source(struct pctx *p, const struct line *l)
 			s.noselect = true;
 		} else if (strcmp(o, "true") == 0) {
 			s.true_ = true;
+			warn_at(p, t, "option 'true' is not implemented yet: the source can still be "
+				"rejected as a falseticker");
 		} else if (strcmp(o, "minpoll") == 0) {
 			if (!opt_int(p, l, &i, MINPOLL_LOG2_MIN, MAXPOLL_LOG2_MAX, &v))
 				return;
@@ -1013,8 +1015,11 @@ static void d_tos(struct pctx *p, const struct line *l)
 			ok = opt_num(p, l, &i, 0.001, 16.0, &d);
 			t.maxdist_s = d;
 		} else if (strcmp(o, "orphan") == 0) {
+			const struct tok *ot = &l->t[i];
 			ok = opt_int(p, l, &i, 1, 15, &v);
 			t.orphan = (uint8_t)v;
+			if (ok)
+				warn_at(p, ot, "orphan mode is not implemented yet; 'tos orphan' has no effect");
 		} else if (strcmp(o, "orphanwait") == 0) {
 			ok = opt_num(p, l, &i, 0.0, 86400.0, &d);
 			t.orphanwait_s = d;
@@ -1404,6 +1409,8 @@ static void d_statistics(struct pctx *p, const struct line *l)
 		}
 	}
 	p->cfg->statistics |= set;
+	if (set)
+		warn_at(p, &l->t[0], "statistics files are not written yet; 'statistics' has no effect");
 }
 
 /* filegen NAME [file F] [type T] [link|nolink] [enable|disable]: only enable/disable
@@ -1452,6 +1459,8 @@ static void d_filegen(struct pctx *p, const struct line *l)
 			return;
 		}
 	}
+	if (onoff == 1 && bit)
+		warn_at(p, &l->t[0], "statistics files are not written yet; 'filegen %s enable' has no effect", name);
 	if (onoff == 1)
 		p->cfg->statistics |= bit;
 	else if (onoff == 0)
