@@ -104,6 +104,15 @@ struct os_clock *os_clock_soft_new(const struct os_clock_sys *sys);
  * threshold covers the time between the two clock_gettime calls). */
 #define OS_CLOCK_EXT_STEP_NS 1000000LL /* 1 ms */
 
+/* One reading of CLOCK_REALTIME bracketed by two of CLOCK_MONOTONIC; the narrowest of a
+ * few tries. *width_ns is the bracket: the uncertainty of the pair. A reading whose
+ * bracket is wider than OS_CLOCK_EXT_STEP_NS / 2 (the process was preempted between the
+ * calls) must not be used to detect an external step: it would see one that never
+ * happened. Returns 0 or -errno. */
+int os_clock_read_pair(const struct os_clock_sys *sys, gn_time_ns *real_ns, int64_t *mono_ns,
+		       int64_t *width_ns);
+#define OS_CLOCK_PAIR_TRUST_NS (OS_CLOCK_EXT_STEP_NS / 2)
+
 /* Translations between clk.h and struct timex, exposed for tests. */
 void os_clock_adj_to_timex(const struct clk_adj *adj, struct timex *tx);
 void os_clock_timex_to_state(const struct timex *tx, int ret, struct clk_state *out);

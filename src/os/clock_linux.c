@@ -58,7 +58,8 @@ int64_t os_mono_ns(void)
 
 /* Real time paired with the midpoint of two monotonic readings around it; retried when
  * the bracket is wide (we were preempted between the calls). */
-static int sys_read_pair(const struct os_clock_sys *sys, gn_time_ns *real_ns, int64_t *mono_ns)
+int os_clock_read_pair(const struct os_clock_sys *sys, gn_time_ns *real_ns, int64_t *mono_ns,
+		       int64_t *width_ns)
 {
 	int64_t best_w = INT64_MAX;
 	for (int i = 0; i < READ_TRIES; i++) {
@@ -76,6 +77,7 @@ static int sys_read_pair(const struct os_clock_sys *sys, gn_time_ns *real_ns, in
 		if (w <= READ_GOOD_BRACKET_NS)
 			break;
 	}
+	*width_ns = best_w;
 	return 0;
 }
 
@@ -143,8 +145,10 @@ struct lclock {
 	int64_t ext_ns;          /* external steps seen, not yet taken */
 };
 
-static void l_note(struct lclock *l, gn_time_ns real_ns, int64_t mono_ns)
+static void l_note(struct lclock *l, gn_time_ns real_ns, int64_t mono_ns, int64_t width_ns)
 {
+	if (width_ns > OS_CLOCK_PAIR_TRUST_NS)
+		return; /* preempted between the reads: this pair cannot tell a step */
 	int64_t diff = real_ns - mono_ns;
 	if (l->have_last) {
 		int64_t d = diff - l->last_diff_ns;
@@ -158,9 +162,10 @@ static void l_note(struct lclock *l, gn_time_ns real_ns, int64_t mono_ns)
 static int l_read(struct os_clock *c, gn_time_ns *real_ns, int64_t *mono_ns)
 {
 	struct lclock *l = (struct lclock *)c;
-	int r = sys_read_pair(&l->sys, real_ns, mono_ns);
+	int64_t width;
+	int r = os_clock_read_pair(&l->sys, real_ns, mono_ns, &width);
 	if (r == 0)
-		l_note(l, *real_ns, *mono_ns);
+		l_note(l, *real_ns, *mono_ns, width);
 	return r;
 }
 

@@ -32,36 +32,29 @@ struct sclock {
 	int64_t last_mono_ns;
 };
 
-static int64_t ts_ns(const struct timespec *ts)
+static int sys_pair(struct sclock *s, gn_time_ns *sys_ns, int64_t *mono_ns, int64_t *width_ns)
 {
-	return (int64_t)ts->tv_sec * GN_NS_PER_S + ts->tv_nsec;
-}
-
-static int sys_pair(struct sclock *s, gn_time_ns *sys_ns, int64_t *mono_ns)
-{
-	struct timespec m1, r, m2;
-	if (s->sys.gettime(s->sys.ctx, CLOCK_MONOTONIC, &m1) != 0 ||
-	    s->sys.gettime(s->sys.ctx, CLOCK_REALTIME, &r) != 0 ||
-	    s->sys.gettime(s->sys.ctx, CLOCK_MONOTONIC, &m2) != 0)
-		return -errno;
-	*sys_ns = ts_ns(&r);
-	*mono_ns = ts_ns(&m1) + (ts_ns(&m2) - ts_ns(&m1)) / 2;
-	return 0;
+	return os_clock_read_pair(&s->sys, sys_ns, mono_ns, width_ns);
 }
 
 /* Brings the model forward to now; returns the model's base time. */
 static int s_advance(struct sclock *s, int64_t *base_ns, gn_time_ns *sys_ns, int64_t *mono_ns)
 {
-	int r = sys_pair(s, sys_ns, mono_ns);
+	int64_t width;
+	int r = sys_pair(s, sys_ns, mono_ns, &width);
 	if (r != 0)
 		return r;
-	int64_t d = (*sys_ns - s->last_sys_ns) - (*mono_ns - s->last_mono_ns);
-	if (d > OS_CLOCK_EXT_STEP_NS || d < -OS_CLOCK_EXT_STEP_NS) {
-		s->ext_ns += d;
-		s->ext_untaken_ns += d;
+	/* Only a pair read without preemption between its calls can tell an external step
+	 * from the time lost between the reads; an untrusted pair leaves the reference as is. */
+	if (width <= OS_CLOCK_PAIR_TRUST_NS) {
+		int64_t d = (*sys_ns - s->last_sys_ns) - (*mono_ns - s->last_mono_ns);
+		if (d > OS_CLOCK_EXT_STEP_NS || d < -OS_CLOCK_EXT_STEP_NS) {
+			s->ext_ns += d;
+			s->ext_untaken_ns += d;
+		}
+		s->last_sys_ns = *sys_ns;
+		s->last_mono_ns = *mono_ns;
 	}
-	s->last_sys_ns = *sys_ns;
-	s->last_mono_ns = *mono_ns;
 	int64_t b = *sys_ns - s->ext_ns;
 	if (b < s->k.last_base_ns)
 		b = s->k.last_base_ns; /* read jitter below the step threshold */
@@ -178,7 +171,8 @@ struct os_clock *os_clock_soft_new(const struct os_clock_sys *sys)
 	s->base.name = "software (-X)";
 	s->base.touches_system = false;
 	s->sys = sys ? *sys : *os_clock_sys_kernel();
-	if (sys_pair(s, &s->last_sys_ns, &s->last_mono_ns) != 0) {
+	int64_t width;
+	if (sys_pair(s, &s->last_sys_ns, &s->last_mono_ns, &width) != 0) {
 		free(s);
 		return NULL;
 	}

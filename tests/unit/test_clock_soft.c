@@ -164,6 +164,59 @@ static void test_external_step_passes_through(void **state)
 	near(os_clock_take_external_step(f->c), -5 * S, 1 * US);
 }
 
+/* A process preempted between its clock reads: every read of CLOCK_MONOTONIC that starts a
+ * (monotonic, realtime, monotonic) triple is followed by `stall_ns` of lost time, as when
+ * the scheduler takes the CPU away between the two system calls. */
+struct stall_sys {
+	struct os_clock_sys inner;
+	struct mem_kernel *mk;
+	int64_t stall_ns;
+	bool next_is_first;
+};
+
+static int stall_gettime(void *ctx, clockid_t id, struct timespec *ts)
+{
+	struct stall_sys *st = ctx;
+	int r = st->inner.gettime(st->inner.ctx, id, ts);
+	if (id == CLOCK_MONOTONIC) {
+		if (st->next_is_first && st->stall_ns > 0)
+			mem_kernel_advance(st->mk, st->stall_ns);
+		st->next_is_first = !st->next_is_first;
+	}
+	return r;
+}
+
+static void test_preempted_reads_are_no_external_step(void **state)
+{
+	(void)state;
+	struct mem_kernel mk;
+	mem_kernel_init(&mk, T0, 1000 * S);
+	struct stall_sys st = { .inner = mem_kernel_sys(&mk), .mk = &mk, .next_is_first = true };
+	struct os_clock_sys sys = { .gettime = stall_gettime, .settime = st.inner.settime,
+				    .adjtime = st.inner.adjtime, .ctx = &st };
+	struct os_clock *c = os_clock_soft_new(&sys);
+	assert_non_null(c);
+	gn_time_ns r0, r1;
+	int64_t m0, m1;
+	assert_int_equal(os_clock_read(c, &r0, &m0), 0);
+	/* Every triple now loses 5 ms between its first two calls: a naive midpoint would see
+	 * the real-time clock 2.5 ms ahead of the monotonic one and call it a step. */
+	st.stall_ns = 5 * MS;
+	for (int i = 0; i < 10; i++) {
+		mem_kernel_advance(&mk, 100 * MS);
+		assert_int_equal(os_clock_read(c, &r1, &m1), 0);
+		assert_int_equal(os_clock_take_external_step(c), 0);
+	}
+	/* A real step is still seen once reads are clean again. */
+	st.stall_ns = 0;
+	mem_kernel_external_step(&mk, 3 * S);
+	mem_kernel_advance(&mk, 1 * S);
+	assert_int_equal(os_clock_read(c, &r1, &m1), 0);
+	near(os_clock_take_external_step(c), 3 * S, 1 * US);
+	assert_int_equal(mk.n_adjtime, 0);
+	os_clock_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +227,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_limits_as_the_kernel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_kernel_timestamp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_external_step_passes_through, setup, teardown),
+		cmocka_unit_test(test_preempted_reads_are_no_external_step),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
