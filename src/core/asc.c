@@ -174,7 +174,10 @@ enum asc_rx asc_receive(struct asc *a, const uint8_t *buf, size_t len, const str
 	a->last_rx_mono_ns = now_mono_ns;
 	a->last_rx_xmt = p.xmt;
 	a->kod[0] = '\0';
-	if (p.li == PKT_LI_UNSYNC || p.stratum >= ASC_MAXSTRAT) {
+	/* TEST6 also: a reference time later than the server's transmit time means the server
+	 * has not been set since (RFC 5905 A.5.1.1 "r->reftime > r->xmt"). */
+	bool future_ref = p.reftime != 0 && ntp_ts64_diff_ns(p.reftime, p.xmt) > 0;
+	if (p.li == PKT_LI_UNSYNC || p.stratum >= ASC_MAXSTRAT || future_ref) {
 		a->leap = p.li;
 		a->stratum = ASC_MAXSTRAT;
 		return drop(a, ASC_T_UNSYNC);

@@ -159,6 +159,13 @@ static void test_packet_tests(void **state)
 	assert_int_equal(a.test_fail[ASC_T_UNSYNC], 1);
 	assert_int_equal(a.reach & 1, 1);
 
+	/* TEST6: a reference time after the server's transmit time (never set since) */
+	asc_poll(&a, 0x99990000aaaa1111ULL, T0, now, 6, 0, buf, sizeof buf, &unreach);
+	rl = reply(&a, 2, 0, "XYZW", T0 + 100000, T0 + 115000, r);
+	ntp_ts64_store(&r[16], ntp_ts64_from_ns(T0 + 5 * S));
+	assert_int_equal(asc_receive(&a, r, rl, &addr, T0 + 300000, now, T0, 1e-6, 0, &smp), ASC_RX_DROP);
+	assert_int_equal(a.test_fail[ASC_T_UNSYNC], 2);
+
 	/* a good one; then the same packet again is a duplicate */
 	asc_poll(&a, 0x5555666677778888ULL, T0, now, 6, 0, buf, sizeof buf, &unreach);
 	rl = reply(&a, 2, 0, "XYZW", T0 + 100000, T0 + 120000, r);
