@@ -51,6 +51,11 @@ struct eng_params {
 	 * (the default) is gnomon's regression discipline; ENG_DSC_RFC the RFC 5905 §11.3
 	 * PLL/FLL reference, kept for comparison. */
 	enum eng_discipline { ENG_DSC_GNOMON = 0, ENG_DSC_RFC = 1 } discipline;
+	/* Added for the server side (srv.h srv_set_secret): the MRU hash key, 16 random
+	 * octets; the daemon draws them from its random source. Unset: srv derives a key from
+	 * the first request (fine for simulations, weaker against a chosen-address flood). */
+	bool have_srv_secret;
+	uint8_t srv_secret[16];
 };
 
 struct eng *eng_new(const struct eng_params *params, const struct eng_now *now);
@@ -61,6 +66,21 @@ void eng_free(struct eng *eng);
  * address(es). Returns an association id (> 0), or 0 if refused (duplicate, table full). */
 uint32_t eng_add_source_addr(struct eng *eng, const struct eng_now *now, unsigned cfg_index,
 			     const struct gn_addr *addr);
+
+/* Added for pools (src/daemon/srcmgr): demobilise an association (a pool address that
+ * stays unreachable or is a falseticker). Its socket is closed (ENG_ACT_CLOSE pushed), it
+ * leaves eng_sources and the selection, and its slot may be reused. False if assoc_id is
+ * not a live association. */
+bool eng_remove_source(struct eng *eng, const struct eng_now *now, uint32_t assoc_id);
+
+/* --- leap seconds (include/core/leap.h, docs/leap-dns-drift.md) --- */
+struct leap_table;
+/* The leap file's table (verified by leap_parse; perhaps expired), or NULL for none.
+ * Copied. While valid and unexpired it overrides the sources' leap bits; the decision is
+ * re-made at once and again at every selection, every second and at the leap deadlines:
+ * the indicator served and the kernel's STA_INS/STA_DEL (CLK_ADJ_STATUS actions) only in
+ * the last day before the leap, log lines before and after. */
+void eng_set_leap_table(struct eng *eng, const struct eng_now *now, const struct leap_table *t);
 
 /* --- events --- */
 

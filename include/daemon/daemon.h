@@ -2,9 +2,9 @@
 /*
  * daemon: wires one running gnomond together: the clock seam (system clock, or the
  * software clock of -X), the engine, the poll loop, the server sockets, the association
- * sockets (through exec), the control socket, the pid file and the drift file; resolves
- * the configured numeric addresses with getaddrinfo (names come with c-ares later: they are
- * logged and skipped); runs the loop until SIGTERM/SIGINT (or, with -q, until the clock
+ * sockets (through exec), the control socket, the pid file, the drift file and the leap
+ * file; the configured sources through srcmgr (numeric addresses with getaddrinfo, names
+ * and pools with c-ares in the loop); runs the loop until SIGTERM/SIGINT (or, with -q, until the clock
  * was set once) and cleans up: drift file written, pid file and control socket removed.
  *
  * Owns: the lifetime of every object above. Does not own the command line (main.c) or the
@@ -27,6 +27,8 @@ struct daemon_opts {
 	bool no_sandbox;        /* --no-sandbox */
 	const char *user;       /* -u */
 	const char *pidfile;    /* -p, overrides the configuration's pidfile */
+	const char *dns_servers;/* testing aid: c-ares servers ("127.0.0.1:12753") from the
+	                         * environment (GNOMON_DNS_SERVERS); NULL = /etc/resolv.conf */
 };
 
 #define DAEMON_ONCE_TIMEOUT_S 300 /* -q gives up after this long without setting the clock */

@@ -11,8 +11,8 @@
  * the engine's timer armed in the loop and reports external clock steps to the engine.
  *
  * Also: `interface` lines filter packets by the local address they came to (ntpd's rule:
- * the last matching line decides; `all` matches neither wildcard nor loopback), and a
- * source whose requests go unanswered is logged once (and once again when it answers).
+ * the last matching line decides; `all` matches neither wildcard nor loopback). A source
+ * whose requests go unanswered is logged by the engine, not here.
  *
  * Owns: the association sockets (fewer than EXEC_MAX_CLIENT_SOCKETS open at once), the
  * server sockets handed to it, the engine's timer. Does not own the engine, the loop, the
@@ -33,7 +33,6 @@
 
 #define EXEC_MAX_CLIENT_SOCKETS 10     /* + 2 server + 1 + 4 control (ctl.h): 17, under the
                                         * simulator's limit of 20 */
-#define EXEC_NO_ANSWER_NS (8LL * 1000000000LL) /* a request unanswered this long: log it */
 
 struct exec;
 
@@ -54,6 +53,8 @@ struct exec_stats {
 	uint64_t clock_adjustments, clock_steps, clock_errors, external_steps;
 	uint64_t drift_updates;
 	uint64_t tx_timestamps;
+	uint64_t rx_refused;        /* ICMP port unreachable on a client socket (counted only;
+	                             * the engine logs a silent source) */
 };
 
 struct exec *exec_new(const struct exec_params *p);

@@ -23,6 +23,7 @@
 #include "dsc.h"
 #include "flt.h"
 #include "gn_assert.h"
+#include "leap.h"
 #include "sel.h"
 
 #define ENG_MAX_ASSOC 64
@@ -34,6 +35,8 @@
 #define ENG_PANIC_LOG_S 3600         /* a panic is logged again at most this often */
 #define ENG_DRIFT_FIRST_S 900        /* first drift-file write after synchronisation */
 #define ENG_DRIFT_EVERY_S 3600       /* then this often (ntpd writes hourly) */
+#define ENG_SILENT_SENDS 4           /* a source that never answered: "no response" after this
+                                      * many requests (6 s with iburst) */
 #define ENG_STARTUP_WAIT_S 4         /* before the first correction, wait this long for every
                                       * source to answer once (so a falseticker that answers
                                       * first is not followed) */
@@ -83,6 +86,14 @@ struct eng {
 	int64_t first_rx_mono_ns;    /* first sample ever, 0 = none */
 	char panic_reason[160];
 	uint64_t actions_lost;
+	bool silent_logged[ENG_MAX_ASSOC]; /* "no response" said for a never-reached source */
+
+	/* leap seconds (leap.h; docs/leap-dns-drift.md) */
+	struct leap_state leap_st;
+	struct leap_table leap_tab;
+	bool have_leap_tab;
+	struct leap_vote leap_vote;  /* the survivors' LI bits at the last selection */
+	int64_t leap_deadline_mono_ns; /* leap_decide's next deadline, on the monotonic clock */
 
 	struct eng_action actions[ENG_MAX_ACTIONS];
 	size_t n_actions;
@@ -150,6 +161,13 @@ struct eng *eng_new(const struct eng_params *params, const struct eng_now *now)
 		free(e);
 		return NULL;
 	}
+	/* the MRU's hash key: random, so a client cannot aim at one hash chain (the caller
+	 * draws it, so the engine's own random sequence, which seeded simulations record,
+	 * is not shifted) */
+	if (params->have_srv_secret)
+		srv_set_secret(e->srv, params->srv_secret);
+	leap_state_init(&e->leap_st);
+	e->leap_deadline_mono_ns = INT64_MAX;
 	int prec = params->precision_log2;
 	if (prec >= 0 || prec < -30)
 		prec = -20; /* unset: about a microsecond */
@@ -236,6 +254,7 @@ uint32_t eng_add_source_addr(struct eng *eng, const struct eng_now *now, unsigne
 	asc_init(a, eng->next_id++, cfg_index, &eng->cfg.sources[cfg_index], addr, now->mono_ns,
 		 rand_u32(eng) % 1000);
 	eng->tally[idx] = ' ';
+	eng->silent_logged[idx] = false;
 	if (idx == eng->n_assoc)
 		eng->n_assoc++;
 	return a->id;
@@ -250,6 +269,26 @@ static struct asc *find_assoc(struct eng *e, uint32_t id, int *idx)
 			return &e->assoc[i];
 		}
 	return NULL;
+}
+
+bool eng_remove_source(struct eng *eng, const struct eng_now *now, uint32_t assoc_id)
+{
+	REQUIRE(eng != NULL && now != NULL);
+	int ai;
+	struct asc *a = find_assoc(eng, assoc_id, &ai);
+	if (a == NULL)
+		return false;
+	a->dead = true;
+	a->kod[0] = '\0'; /* gone from eng_sources; its slot may be reused */
+	eng->tally[ai] = ' ';
+	struct eng_action *c = push(eng, ENG_ACT_CLOSE);
+	if (c != NULL)
+		c->u.close_assoc_id = assoc_id;
+	if (eng->sys_peer == ai) {
+		eng->sys_peer = -1;
+		eng->sys_peer_id = 0;
+	}
+	return true;
 }
 
 static int sys_poll(const struct eng *e)
@@ -363,11 +402,61 @@ static void set_kernel_status(struct eng *e, bool synced)
 	struct clk_adj adj;
 	memset(&adj, 0, sizeof adj);
 	adj.modes = CLK_ADJ_STATUS | CLK_ADJ_MAXERROR | CLK_ADJ_ESTERROR;
-	adj.status = synced ? 0 : CLK_STA_UNSYNC;
+	/* the whole status word: keep the leap bit armed (leap_update) */
+	adj.status = (synced ? 0u : (unsigned)CLK_STA_UNSYNC) | e->leap_st.kernel_status;
 	double maxerr = synced ? e->rootdelay_s / 2.0 + e->rootdisp_s : 16.0;
 	adj.maxerror_us = (int64_t)(maxerr * 1e6);
 	adj.esterror_us = (int64_t)((synced ? e->jitter_s : 16.0) * 1e6);
 	push_adj(e, &adj);
+}
+
+/* The leap decision (leap.h, docs/leap-dns-drift.md): a valid leap file overrides the
+ * survivors' majority; the indicator served, the kernel's STA_INS/STA_DEL (armed only on
+ * the last day before the leap, cleared at it) and the log lines before and after. Called
+ * after each update of the system variables, every housekeeping second and at its own
+ * deadline. */
+static void leap_update(struct eng *e, const struct eng_now *now)
+{
+	static const enum eng_log_level lv[] = { ENG_LOG_ERR, ENG_LOG_WARNING, ENG_LOG_NOTICE,
+						 ENG_LOG_INFO };
+	bool synced = e->state == ENG_SYNC || e->state == ENG_HOLDOVER;
+	struct leap_inputs in;
+	memset(&in, 0, sizeof in);
+	in.now_ns = now->real_ns;
+	in.table = e->have_leap_tab ? &e->leap_tab : NULL;
+	if (synced)
+		in.vote = e->leap_vote;
+	struct leap_decision d;
+	leap_decide(&e->leap_st, &in, &d);
+	if (synced)
+		e->leap = d.li; /* unsynchronised: PKT_LI_UNSYNC stays */
+	if (d.kernel_changed) {
+		struct clk_adj adj;
+		memset(&adj, 0, sizeof adj);
+		adj.modes = CLK_ADJ_STATUS;
+		adj.status = (synced ? 0u : (unsigned)CLK_STA_UNSYNC) | d.kernel_status;
+		push_adj(e, &adj);
+	}
+	for (size_t i = 0; i < d.n_logs && i < LEAP_MAX_LOGS; i++) {
+		unsigned l = (unsigned)d.logs[i].level;
+		logf_(e, l < sizeof lv / sizeof lv[0] ? lv[l] : ENG_LOG_INFO, d.logs[i].key, "%s",
+		      d.logs[i].text);
+	}
+	gn_time_ns dl = leap_next_deadline(&e->leap_st, &in);
+	e->leap_deadline_mono_ns = INT64_MAX;
+	if (dl != INT64_MAX) {
+		int64_t ahead = dl > now->real_ns ? dl - now->real_ns : 0;
+		e->leap_deadline_mono_ns = ahead > INT64_MAX - now->mono_ns ? INT64_MAX : now->mono_ns + ahead;
+	}
+}
+
+void eng_set_leap_table(struct eng *eng, const struct eng_now *now, const struct leap_table *t)
+{
+	REQUIRE(eng != NULL && now != NULL);
+	eng->have_leap_tab = t != NULL;
+	if (t != NULL)
+		eng->leap_tab = *t;
+	leap_update(eng, now);
 }
 
 static void sys_update(struct eng *e, const struct eng_now *now, const struct select_out *so)
@@ -380,7 +469,12 @@ static void sys_update(struct eng *e, const struct eng_now *now, const struct se
 	}
 	e->sys_peer = (int)so->sys;
 	e->sys_peer_id = p->id;
-	e->leap = p->leap;
+	/* the leap indicator: majority of the survivors, or the leap file (leap_update) */
+	uint8_t li[SEL_MAX_CAND];
+	unsigned nli = so->n_surv < SEL_MAX_CAND ? so->n_surv : SEL_MAX_CAND;
+	for (unsigned i = 0; i < nli; i++)
+		li[i] = e->assoc[so->surv[i]].leap;
+	e->leap_vote = leap_vote_count(li, nli);
 	e->stratum = (uint8_t)(p->stratum + 1);
 	e->refid = addr_refid(&p->addr);
 	e->reftime = ntp_ts64_from_ns(now->real_ns);
@@ -393,6 +487,7 @@ static void sys_update(struct eng *e, const struct eng_now *now, const struct se
 	e->rootdisp_s = p->rootdisp_s + dd;
 	e->update_real_ns = now->real_ns;
 	e->update_mono_ns = now->mono_ns;
+	leap_update(e, now);
 }
 
 static void enter_unsync(struct eng *e, const struct eng_now *now, const char *why)
@@ -564,9 +659,9 @@ static void on_sample(struct eng *e, const struct eng_now *now, int ai, const st
 /* --- events --- */
 static void server_request(struct eng *e, const struct eng_now *now, const struct eng_rx *rx)
 {
-	uint8_t vn, mode;
-	if (!pkt_peek(rx->buf, rx->len, &vn, &mode) || mode == PKT_MODE_SERVER)
-		return; /* answers only count on an association's own socket */
+	/* Everything that came to the server socket goes through srv, which answers or
+	 * counts the drop (a mode 4 packet here is not an answer to us: ours come on the
+	 * association's own socket). */
 	struct srv_sysvars sv;
 	memset(&sv, 0, sizeof sv);
 	bool synced = e->state == ENG_SYNC || e->state == ENG_HOLDOVER;
@@ -595,7 +690,7 @@ static void server_request(struct eng *e, const struct eng_now *now, const struc
 	a->u.send.fresh_socket = false;
 	/* the daemon may restamp a normal answer's transmit field just before sending; a kiss
 	 * goes out exactly as srv built it */
-	a->u.send.stamp_xmt = v == SRV_ANSWER && rlen == PKT_HEADER_LEN;
+	a->u.send.stamp_xmt = srv_may_restamp(v) && rlen == PKT_HEADER_LEN;
 	a->u.send.len = (uint16_t)rlen;
 }
 
@@ -681,6 +776,7 @@ static void housekeeping(struct eng *e, const struct eng_now *now)
 		if (a != NULL)
 			a->u.drift_ppm = dsc_freq_ppm(&e->dsc);
 	}
+	leap_update(e, now);
 	if (e->actions_lost > 0) {
 		uint64_t n = e->actions_lost;
 		e->actions_lost = 0;
@@ -713,15 +809,24 @@ void eng_on_timer(struct eng *eng, const struct eng_now *now)
 		act->u.send.stamp_xmt = false;
 		act->u.send.len = (uint16_t)n;
 		if (unreach) {
+			eng->silent_logged[i] = true;
 			logf_(eng, ENG_LOG_WARNING, a->id << 8 | LOGK_UNREACH, "no response from %s",
 			      addr_port(&a->addr, buf, sizeof buf));
 			if (eng->sys_peer == (int)i)
 				eng->sys_peer = -1;
+		} else if (!a->was_reachable && a->reach == 0 && a->sent >= ENG_SILENT_SENDS &&
+			   !eng->silent_logged[i]) {
+			/* never answered: said once too (the daemon does not log it again) */
+			eng->silent_logged[i] = true;
+			logf_(eng, ENG_LOG_WARNING, a->id << 8 | LOGK_UNREACH, "no response from %s",
+			      addr_port(&a->addr, buf, sizeof buf));
 		}
 	}
 	struct clk_adj adj;
 	if (now->mono_ns >= dsc_next_deadline(&eng->dsc) && dsc_on_timer(&eng->dsc, now->mono_ns, &adj))
 		push_adj(eng, &adj);
+	if (now->mono_ns >= eng->leap_deadline_mono_ns)
+		leap_update(eng, now);
 	if (now->mono_ns >= eng->next_house_mono_ns) {
 		eng->next_house_mono_ns = now->mono_ns + (int64_t)ENG_HOUSEKEEP_S * GN_NS_PER_S;
 		housekeeping(eng, now);
@@ -754,6 +859,8 @@ int64_t eng_next_deadline(const struct eng *eng)
 		if (!eng->assoc[i].dead && eng->assoc[i].next_poll_mono_ns < d)
 			d = eng->assoc[i].next_poll_mono_ns;
 	int64_t dd = dsc_next_deadline(&eng->dsc);
+	if (eng->leap_deadline_mono_ns < d)
+		d = eng->leap_deadline_mono_ns;
 	return dd < d ? dd : d;
 }
 

@@ -2,9 +2,10 @@
 /*
  * daemon: one running gnomond, from configuration to clean exit (see daemon.h).
  *
- * Start-up order: clock seam and its precision → drift file → engine → loop → server
- * sockets (a family that cannot be opened is a warning) → sources → control socket (a
- * warning if it cannot be opened) → pid file. Then the loop: one poll per iteration,
+ * Start-up order: clock seam and its precision → drift file → leap file → engine → loop →
+ * server sockets (a family that cannot be opened is a warning) → leap table to the engine
+ * → sources (srcmgr: numeric now, names through c-ares in the loop, pools) → control
+ * socket (a warning if it cannot be opened) → pid file. Then the loop: one poll per iteration,
  * signals and external clock steps looked at in between, never more than a second apart.
  */
 #include "daemon.h"
@@ -16,10 +17,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crypto_openssl.h"
 #include "ctl.h"
 #include "drift.h"
 #include "eng.h"
 #include "exec.h"
+#include "leapfile.h"
 #include "os_clock.h"
 #include "os_log.h"
 #include "os_net.h"
@@ -27,37 +30,31 @@
 #include "os_random.h"
 #include "os_wait.h"
 #include "sch.h"
+#include "srcmgr.h"
 
-static const char *kind_name(enum cfg_src_kind k)
-{
-	return k == CFG_SRC_POOL ? "pool" : k == CFG_SRC_PEER ? "peer" : "server";
-}
+/* The leap file is re-read hourly (leapfile.h); a changed table goes to the engine. */
+struct leap_ctx {
+	struct leapfile *lf;
+	struct eng *eng;
+	struct exec *x;
+	struct sch *sch;
+	uint64_t timer;
+};
 
-static void add_sources(const struct cfg *cfg, struct eng *eng, struct exec *x)
+static void leap_timer_cb(void *ctx, uint64_t id, int64_t now_mono_ns)
 {
+	struct leap_ctx *lc = ctx;
 	struct eng_now now;
-	for (unsigned i = 0; i < cfg->n_sources; i++) {
-		const struct cfg_source *s = &cfg->sources[i];
-		struct gn_addr a;
-		if (!os_net_resolve_numeric(s->host, s->port, s->family, &a)) {
-			log_warnx("%s %s (line %u): host names are not supported yet (DNS comes in a "
-				  "later version); use a numeric address. Skipped.",
-				  kind_name(s->kind), s->host, s->line);
-			continue;
-		}
-		if (exec_now(x, &now) != 0)
-			continue;
-		uint32_t id = eng_add_source_addr(eng, &now, i, &a);
-		if (id == 0)
-			log_warnx("%s %s (line %u): refused by the engine (duplicate or too many)",
-				  kind_name(s->kind), s->host, s->line);
-		else
-			log_info("%s %s port %u: association %u", kind_name(s->kind), s->host, s->port, id);
+	(void)id;
+	lc->timer = 0;
+	if (exec_now(lc->x, &now) == 0 && leapfile_refresh(lc->lf, now.real_ns, now.mono_ns)) {
+		eng_set_leap_table(lc->eng, &now, leapfile_table(lc->lf));
+		exec_run_actions(lc->x);
 	}
-	for (unsigned i = 0; i < cfg->n_refclocks; i++)
-		log_warnx("refclock %s unit %u (line %u): reference clocks are not supported yet; "
-			  "ignored", cfg->refclocks[i].driver, cfg->refclocks[i].unit,
-			  cfg->refclocks[i].line);
+	int64_t next = leapfile_next_check(lc->lf);
+	if (next <= now_mono_ns)
+		next = now_mono_ns + (int64_t)LEAPFILE_RECHECK_S * GN_NS_PER_S;
+	lc->timer = sch_timer_add(lc->sch, next, leap_timer_cb, lc);
 }
 
 static void open_servers(const struct cfg *cfg, struct exec *x)
@@ -133,6 +130,10 @@ int daemon_run(const struct daemon_opts *o, const struct cfg *cfg)
 	struct exec *x = NULL;
 	struct ctl *ctl = NULL;
 	struct drift *drift = NULL;
+	struct srcmgr *sm = NULL;
+	struct crypto_openssl *co = NULL;
+	struct auth_crypto seam;
+	struct leap_ctx lc = { 0 };
 	struct os_net net = { 0 };
 	const char *pidfile = o->pidfile ? o->pidfile : cfg->pidfile;
 	bool pid_written = false;
@@ -154,6 +155,8 @@ int daemon_run(const struct daemon_opts *o, const struct cfg *cfg)
 	params.precision_log2 = precision;
 	params.allow_first_panic = o->panic_ok;
 	params.slew_only = o->slew_only;
+	params.rng.fill(params.rng.ctx, params.srv_secret, sizeof params.srv_secret);
+	params.have_srv_secret = true; /* the server's MRU hash key (srv_set_secret) */
 	struct eng_now now;
 	if (os_clock_read(clock, &now.real_ns, &now.mono_ns) != 0) {
 		log_warn("cannot read the clock");
@@ -169,6 +172,24 @@ int daemon_run(const struct daemon_opts *o, const struct cfg *cfg)
 	params.have_drift = drift && drift_load(drift, now.mono_ns, &params.drift_ppm);
 	if (params.have_drift)
 		log_info("drift file %s: %+.3f ppm", cfg->driftfile, params.drift_ppm);
+	/* The leap file (leapfile.h): read now, handed to the engine, re-read hourly. */
+	memset(&seam, 0, sizeof seam);
+	if (cfg->leapfile[0]) {
+		co = crypto_openssl_new();
+		if (!co || !crypto_openssl_has(co, AUTH_ALG_SHA1))
+			log_warnx("leap file %s: SHA-1 is not available from OpenSSL; the file cannot "
+				  "be checked and is not used", cfg->leapfile);
+		else {
+			seam = crypto_openssl_seam(co);
+			lc.lf = leapfile_new(cfg->leapfile, &seam);
+			if (!lc.lf)
+				log_warnx("leap file %s: path too long or out of memory; not used",
+					  cfg->leapfile);
+		}
+	}
+	bool leap_changed = false;
+	if (lc.lf)
+		(void)leapfile_load(lc.lf, now.real_ns, now.mono_ns, &leap_changed);
 	eng = eng_new(&params, &now);
 	sch = sch_new(NULL);
 	if (!eng || !sch) {
@@ -190,7 +211,23 @@ int daemon_run(const struct daemon_opts *o, const struct cfg *cfg)
 			 o->user ? "; -u " : "", o->user ? o->user : "", (long)getuid());
 	if (!o->once)
 		open_servers(cfg, x);
-	add_sources(cfg, eng, x);
+	if (lc.lf) {
+		lc.x = x;
+		lc.sch = sch;
+		lc.eng = eng;
+		if (leap_changed)
+			eng_set_leap_table(eng, &now, leapfile_table(lc.lf));
+		lc.timer = sch_timer_add(sch, leapfile_next_check(lc.lf), leap_timer_cb, &lc);
+	}
+	struct srcmgr_params smp = { .eng = eng, .exec = x, .sch = sch, .cfg = cfg,
+				     .dns_servers = o->dns_servers };
+	sm = srcmgr_new(&smp);
+	if (!sm) {
+		log_warnx("out of memory");
+		status = 1;
+		goto out;
+	}
+	srcmgr_start(sm);
 
 	if (!o->once && cfg->controlsocket[0]) {
 		struct ctl_source cs = {
@@ -258,6 +295,11 @@ out:
 	if (drift)
 		drift_flush(drift, sch ? sch_now(sch) : now.mono_ns);
 	drift_free(drift);
+	srcmgr_free(sm); /* before the loop: it removes the resolver's sockets from it */
+	if (lc.timer)
+		sch_timer_cancel(sch, lc.timer);
+	leapfile_free(lc.lf);
+	crypto_openssl_free(co);
 	ctl_free(ctl);
 	exec_free(x);
 	eng_free(eng);

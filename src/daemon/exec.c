@@ -28,9 +28,6 @@ struct assoc_slot {
 	int fd;                      /* -1 = no socket open */
 	int64_t last_send_mono_ns;
 	ntp_ts64 last_xmt_wire;      /* for matching a kernel TX timestamp */
-	bool awaiting;               /* a request went out and nothing came back yet */
-	int64_t awaiting_since_ns;
-	bool warned;                 /* "does not answer" was logged */
 	struct exec *x;
 };
 
@@ -59,7 +56,6 @@ struct exec {
 	size_t acts_cap;
 	uint64_t eng_timer;
 	int64_t eng_timer_deadline;
-	uint64_t watch_timer;
 	bool clock_set;
 	bool in_rx_batch;            /* answers wait for the end of the receive batch */
 	bool announced_soft;
@@ -68,7 +64,6 @@ struct exec {
 };
 
 static void eng_timer_cb(void *ctx, uint64_t id, int64_t now_mono_ns);
-static void watch_cb(void *ctx, uint64_t id, int64_t now_mono_ns);
 
 struct exec *exec_new(const struct exec_params *p)
 {
@@ -86,7 +81,6 @@ struct exec *exec_new(const struct exec_params *p)
 		if (p->cfg->interfaces[i].what == CFG_IF_NAME)
 			x->any_ifname_rule = true;
 	x->eng_timer_deadline = INT64_MAX;
-	x->watch_timer = sch_timer_add(p->sch, sch_now(p->sch) + GN_NS_PER_S, watch_cb, x);
 	return x;
 }
 
@@ -111,8 +105,6 @@ void exec_free(struct exec *x)
 	}
 	if (x->eng_timer)
 		sch_timer_cancel(x->p.sch, x->eng_timer);
-	if (x->watch_timer)
-		sch_timer_cancel(x->p.sch, x->watch_timer);
 	free(x->acts);
 	free(x);
 }
@@ -309,10 +301,6 @@ static void send_request(struct exec *x, const struct eng_send *snd)
 	s->last_send_mono_ns = now.mono_ns;
 	if (len >= 48)
 		s->last_xmt_wire = ntp_ts64_load(&buf[40]);
-	if (!s->awaiting) {
-		s->awaiting = true;
-		s->awaiting_since_ns = now.mono_ns;
-	}
 	if (r < 1) {
 		x->st.tx_errors++;
 		log_limited(LOG_KEY_NET_SEND, LOG_WARNING, "cannot send to %s: %s",
@@ -535,32 +523,15 @@ void exec_check_external_step(struct exec *x)
 
 /* ---------------------------------------------------------------- receiving */
 
-static void note_answer(struct assoc_slot *s)
-{
-	char as[96];
-	s->awaiting = false;
-	if (s->warned) {
-		s->warned = false;
-		log_info("source %s answers again", addr_port_str(&s->addr, as, sizeof as));
-	}
-}
-
-static void warn_silent(struct assoc_slot *s, const char *why)
-{
-	char as[96];
-	if (s->warned)
-		return;
-	s->warned = true;
-	log_notice("source %s does not answer%s", addr_port_str(&s->addr, as, sizeof as), why);
-}
-
+/* A source that does not answer is logged by the engine ("no response from", once, as it
+ * knows the reach register); here an ICMP port unreachable is only counted. */
 static void deliver(struct exec *x, int fd, uint32_t assoc_id, struct assoc_slot *slot)
 {
 	for (int b = 0; b < RX_BATCHES_PER_WAKE; b++) {
 		int n = x->net.recv(x->net.ctx, fd, x->rx, OS_NET_BATCH);
 		if (n < 0) {
 			if (n == -ECONNREFUSED && slot) {
-				warn_silent(slot, " (connection refused: nothing listens there)");
+				x->st.rx_refused++;
 				continue; /* the error is consumed; there may be data behind it */
 			}
 			x->st.rx_errors++;
@@ -589,8 +560,6 @@ static void deliver(struct exec *x, int fd, uint32_t assoc_id, struct assoc_slot
 					x->st.rx_filtered++;
 					continue;
 				}
-			} else if (slot) {
-				note_answer(slot);
 			}
 			struct eng_rx erx = {
 				.buf = r->buf, .len = r->len, .from = r->from, .local = r->local,
@@ -636,7 +605,7 @@ static void client_readable(void *ctx, int fd, short revents)
 				continue;
 			}
 			if (r == -ECONNREFUSED)
-				warn_silent(s, " (connection refused: nothing listens there)");
+				x->st.rx_refused++;
 			break;
 		}
 	}
@@ -660,17 +629,4 @@ bool exec_add_server_fd(struct exec *x, int fd)
 		return false;
 	x->n_srv++;
 	return true;
-}
-
-/* Once a second: sources whose requests have gone unanswered are logged once. */
-static void watch_cb(void *ctx, uint64_t id, int64_t now_mono_ns)
-{
-	struct exec *x = ctx;
-	(void)id;
-	for (size_t i = 0; i < MAX_ASSOC_SLOTS; i++) {
-		struct assoc_slot *s = &x->slots[i];
-		if (s->assoc_id && s->awaiting && now_mono_ns - s->awaiting_since_ns > EXEC_NO_ANSWER_NS)
-			warn_silent(s, "");
-	}
-	x->watch_timer = sch_timer_add(x->p.sch, now_mono_ns + GN_NS_PER_S, watch_cb, x);
 }

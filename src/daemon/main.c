@@ -13,6 +13,7 @@
 #include "daemon.h"
 #include "os_log.h"
 #include "os_proc.h"
+#include "srcmgr.h"
 
 static void usage(FILE *f)
 {
@@ -84,6 +85,8 @@ int main(int argc, char **argv)
 	}
 	if (check)
 		return cfgload_check(config, stdout, stderr);
+	/* Testing aid (docs/leap-dns-drift.md): point c-ares at a test's DNS server. */
+	o.dns_servers = getenv(SRCMGR_ENV_DNS_SERVERS);
 
 	struct cfg *cfg = calloc(1, sizeof *cfg);
 	if (!cfg) {
