@@ -40,7 +40,7 @@ enum clk_status {
 	CLK_STA_INS    = 0x0010,
 	CLK_STA_DEL    = 0x0020,
 	CLK_STA_UNSYNC = 0x0040,
-	CLK_STA_FLL    = 0x0080,
+	CLK_STA_FLL    = 0x0008,
 	CLK_STA_NANO   = 0x2000,
 };
 
