@@ -106,7 +106,9 @@ size_t asc_poll(struct asc *a, ntp_ts64 xmt_wire, gn_time_ns now_real_ns, int64_
 		bool *became_unreachable);
 
 /* Process an answer that came on this association's socket. precision_s: ours.
- * local_refid: our address as a refid (0 = none), for the loop test. */
+ * local_refid: our address as a refid (0 = none), for the loop test: a sample whose refid
+ * it is counts in test_fail[ASC_T_LOOP]. (The engine passes 0 and counts TEST12 itself,
+ * against all of its local addresses, eng_params.local_refids.) */
 enum asc_rx asc_receive(struct asc *a, const uint8_t *buf, size_t len, const struct gn_addr *from,
 			gn_time_ns rx_ns, int64_t now_mono_ns, int64_t now_real_ns,
 			double precision_s, uint32_t local_refid, struct asc_sample *out);

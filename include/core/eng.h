@@ -38,6 +38,8 @@ struct eng_now {
 	int64_t mono_ns;
 };
 
+#define ENG_MAX_LOCAL_REFIDS 16    /* eng_params.local_refids */
+
 struct eng_params {
 	const struct cfg *cfg;      /* copied; not referenced after eng_new */
 	struct ntp_rng rng;         /* transmit fields, poll jitter, port choice */
@@ -56,7 +58,21 @@ struct eng_params {
 	 * the first request (fine for simulations, weaker against a chosen-address flood). */
 	bool have_srv_secret;
 	uint8_t srv_secret[16];
+	/* Added (fix-up A): the loop test (RFC 5905 §8 TEST12, A.5.5.1 fit()) against every
+	 * local address, not just local_refid_ipv4 (which still counts). Each entry is a
+	 * local address as a refid: an IPv4 address is its 32 bits as read from the wire
+	 * (gn_addr_ipv4_u32: 192.0.2.1 = 0xc0000201), an IPv6 address eng_addr_refid(), the
+	 * hash the engine itself serves as refid for an IPv6 system peer. A source of stratum
+	 * above 1 whose refid is any of them is never selected; each of its samples counts in
+	 * test_fail[ASC_T_LOOP]. Zero entries are ignored; at most ENG_MAX_LOCAL_REFIDS. */
+	uint32_t local_refids[ENG_MAX_LOCAL_REFIDS];
+	unsigned n_local_refids;
 };
+
+/* The refid an address has as a system peer (RFC 5905 §7.3): IPv4 its 32 bits, IPv6 a
+ * stable 32-bit hash of its 16 octets (FNV-1a, docs/discipline.md). For filling
+ * eng_params.local_refids with the local IPv6 addresses. */
+uint32_t eng_addr_refid(const struct gn_addr *a);
 
 struct eng *eng_new(const struct eng_params *params, const struct eng_now *now);
 void eng_free(struct eng *eng);
@@ -72,6 +88,8 @@ uint32_t eng_add_source_addr(struct eng *eng, const struct eng_now *now, unsigne
  * leaves eng_sources and the selection, and its slot may be reused. False if assoc_id is
  * not a live association. */
 bool eng_remove_source(struct eng *eng, const struct eng_now *now, uint32_t assoc_id);
+/* It also takes an association a DENY/RSTR kiss demobilised (eng_source_info.dead): it is
+ * listed for its kiss code until removed; removing it frees its place (pools). */
 
 /* --- leap seconds (include/core/leap.h, docs/leap-dns-drift.md) --- */
 struct leap_table;
@@ -169,6 +187,14 @@ struct eng_status {
 	double rootdelay_s, rootdisp_s;
 	int8_t poll_log2, precision_log2;
 	char panic_reason[160];     /* non-empty in ENG_PANIC: what happened, what to do */
+	/* Added (fix-up A): `disable ntp` (cfg enable_clear & CFG_EN_NTP). The engine polls,
+	 * selects and serves but never steers the clock: no ENG_ACT_CLOCK_ADJ (frequency,
+	 * tick, status bits, maxerror: the kernel is left alone), no ENG_ACT_CLOCK_STEP, no
+	 * ENG_ACT_DRIFT. It never calls itself synchronised (state ENG_UNSYNC, LI 3 and
+	 * stratum 16 served); sys_peer_assoc names the source the selection picked (tally
+	 * '*', 0 = none) and offset_s is the selection's combined offset of this clock.
+	 * A ctl line: "clock discipline: disabled (disable ntp)". */
+	bool ntp_disabled;
 };
 void eng_status(const struct eng *eng, const struct eng_now *now, struct eng_status *out);
 
@@ -186,6 +212,9 @@ struct eng_source_info {
 	uint64_t sent, received, dropped; /* packets; drops by RFC 5905 §8 test below */
 	uint64_t test_fail[16];
 	char kod[5];                /* last kiss code believed, "" = none */
+	/* Added (fix-up A): demobilised by a DENY/RSTR kiss (kod says which): no longer
+	 * polled nor selected, listed until eng_remove_source */
+	bool dead;
 };
 /* Fills up to max entries; returns how many sources exist. */
 size_t eng_sources(const struct eng *eng, const struct eng_now *now, struct eng_source_info *out, size_t max);

@@ -17,7 +17,8 @@
  *     SRCMGR_UNREACH_POLLS polls since it was mobilised) or is a falseticker (tally 'x'
  *     while other sources survive the selection) for SRCMGR_FALSE_POLLS polls is
  *     demobilised (eng_remove_source) and replaced by an
- *     address never used before, DNS being asked again (paced by pool.h) when no spare
+ *     address never used before (so is one a DENY/RSTR kiss demobilised: the engine
+ *     lists it, eng_source_info.dead, until srcmgr removes it), DNS being asked again (paced by pool.h) when no spare
  *     address is left.
  * A periodic check (SRCMGR_CHECK_S) looks at the engine's sources and the pools' pacing.
  *
@@ -58,6 +59,7 @@ struct srcmgr_stats {
 	uint64_t mobilised;         /* associations made from names */
 	uint64_t replaced_unreach;  /* pool associations dropped as unreachable */
 	uint64_t replaced_false;    /* pool associations dropped as falsetickers */
+	uint64_t replaced_kod;      /* pool associations a DENY/RSTR kiss demobilised, removed */
 	uint64_t pool_queries;      /* DNS queries made to refill a pool */
 };
 

@@ -58,6 +58,7 @@ struct eng {
 	struct cfg cfg;
 	struct eng_params params;
 	double precision_s;
+	bool ntp_disabled;           /* `disable ntp`: select and serve, never steer the clock */
 
 	struct asc assoc[ENG_MAX_ASSOC];
 	char tally[ENG_MAX_ASSOC];
@@ -102,6 +103,11 @@ struct eng {
 /* --- actions --- */
 static struct eng_action *push(struct eng *e, enum eng_act_kind kind)
 {
+	/* `disable ntp`: the kernel is left alone (ntpd: no adjustment, no status bits), and
+	 * a frequency that was never measured is not written to the drift file */
+	if (e->ntp_disabled &&
+	    (kind == ENG_ACT_CLOCK_ADJ || kind == ENG_ACT_CLOCK_STEP || kind == ENG_ACT_DRIFT))
+		return NULL;
 	if (e->n_actions >= ENG_MAX_ACTIONS) {
 		e->actions_lost++;
 		return NULL;
@@ -145,6 +151,8 @@ static const char *addr_port(const struct gn_addr *a, char *buf, size_t cap)
 	return buf;
 }
 
+static void clear_sys_peer(struct eng *e, bool all);
+
 /* --- life cycle --- */
 struct eng *eng_new(const struct eng_params *params, const struct eng_now *now)
 {
@@ -156,6 +164,13 @@ struct eng *eng_new(const struct eng_params *params, const struct eng_now *now)
 	e->cfg = *params->cfg;
 	e->params = *params;
 	e->params.cfg = NULL;
+	if (e->params.n_local_refids > ENG_MAX_LOCAL_REFIDS)
+		e->params.n_local_refids = ENG_MAX_LOCAL_REFIDS;
+	/* `disable ntp` (ntp.conf(5)): poll, select and serve, but never adjust the clock.
+	 * `disable kernel` needs nothing here: the engine never uses the kernel PLL
+	 * (CLK_ADJ_OFFSET with STA_PLL); dsc steers through frequency and tick itself, and
+	 * the kernel's status word is written only for STA_UNSYNC and the leap bits. */
+	e->ntp_disabled = (e->cfg.enable_clear & CFG_EN_NTP) != 0;
 	e->srv = srv_new(&e->cfg);
 	if (e->srv == NULL) {
 		free(e);
@@ -276,18 +291,27 @@ bool eng_remove_source(struct eng *eng, const struct eng_now *now, uint32_t asso
 	REQUIRE(eng != NULL && now != NULL);
 	int ai;
 	struct asc *a = find_assoc(eng, assoc_id, &ai);
-	if (a == NULL)
+	if (a == NULL) {
+		/* one a DENY/RSTR kiss demobilised: still listed for its kiss code; removing it
+		 * frees its place (its socket was closed at the kiss) */
+		for (unsigned i = 0; i < eng->n_assoc; i++) {
+			struct asc *d = &eng->assoc[i];
+			if (assoc_id != 0 && d->id == assoc_id && d->dead && d->kod[0] != '\0') {
+				d->kod[0] = '\0';
+				eng->tally[i] = ' ';
+				return true;
+			}
+		}
 		return false;
+	}
 	a->dead = true;
 	a->kod[0] = '\0'; /* gone from eng_sources; its slot may be reused */
 	eng->tally[ai] = ' ';
 	struct eng_action *c = push(eng, ENG_ACT_CLOSE);
 	if (c != NULL)
 		c->u.close_assoc_id = assoc_id;
-	if (eng->sys_peer == ai) {
-		eng->sys_peer = -1;
-		eng->sys_peer_id = 0;
-	}
+	if (eng->sys_peer == ai)
+		clear_sys_peer(eng, false);
 	return true;
 }
 
@@ -304,20 +328,60 @@ static double peer_offset(const struct eng *e, const struct asc *a, int64_t now_
 	return a->flt.offset_s - dsc_steer_s(&e->dsc, now_mono);
 }
 
-/* RFC 5905 A.5.5.1 fit(): may this association be a candidate? */
-static bool fit(const struct eng *e, const struct asc *a, int64_t now_mono)
+/* Is refid one of our own addresses (eng_params local_refid_ipv4, local_refids)? */
+static bool refid_is_local(const struct eng *e, uint32_t refid)
+{
+	if (refid == 0)
+		return false;
+	if (refid == e->params.local_refid_ipv4)
+		return true;
+	for (unsigned i = 0; i < e->params.n_local_refids; i++)
+		if (e->params.local_refids[i] == refid)
+			return true;
+	return false;
+}
+
+enum fit_verdict {
+	FIT_OK,
+	FIT_NO,    /* not a candidate at all (unreachable, no sample, unsynchronised...) */
+	FIT_LOOP,  /* TEST12: synchronised to us */
+	FIT_DIST,  /* TEST11: root distance above maxdist */
+};
+
+/* RFC 5905 A.5.5.1 fit(): may this association be a candidate, and if not, why. */
+static enum fit_verdict fit_check(const struct eng *e, const struct asc *a, int64_t now_mono)
 {
 	if (a->dead || a->reach == 0 || !a->flt.have || a->noselect)
-		return false;
+		return FIT_NO;
 	if (a->leap == PKT_LI_UNSYNC || a->stratum >= ASC_MAXSTRAT || a->stratum == 0)
-		return false;
+		return FIT_NO;
+	/* loop: a source synchronised to us (its refid is one of our addresses); a stratum 1
+	 * refid is a reference clock's name, not an address */
+	if (a->stratum > 1 && refid_is_local(e, a->refid))
+		return FIT_LOOP;
 	double maxdist = e->cfg.tos.maxdist_s > 0 ? e->cfg.tos.maxdist_s : 1.5; /* RFC 5905 MAXDIST */
 	if (asc_sel_dist(a, now_mono) > maxdist + ENG_PHI * ldexp(1.0, a->hpoll))
-		return false;
-	/* loop: a source synchronised to us (its refid is our own address) */
-	if (e->params.local_refid_ipv4 != 0 && a->refid == e->params.local_refid_ipv4)
-		return false;
-	return true;
+		return FIT_DIST;
+	return FIT_OK;
+}
+
+static bool fit(const struct eng *e, const struct asc *a, int64_t now_mono)
+{
+	return fit_check(e, a, now_mono) == FIT_OK;
+}
+
+/* The system peer is gone. No association may still show '*': all (a step emptied the
+ * filters, or the clock is unsynchronised) puts every tally back to ' '; otherwise the
+ * old '*' becomes a plain survivor '+' until the next selection. */
+static void clear_sys_peer(struct eng *e, bool all)
+{
+	e->sys_peer = -1;
+	e->sys_peer_id = 0;
+	for (unsigned i = 0; i < e->n_assoc; i++)
+		if (all)
+			e->tally[i] = ' ';
+		else if (e->tally[i] == '*')
+			e->tally[i] = '+';
 }
 
 struct select_out {
@@ -383,8 +447,9 @@ static void clock_select(struct eng *e, int64_t now_mono, struct select_out *out
 	out->ok = true;
 }
 
-static uint32_t addr_refid(const struct gn_addr *a)
+uint32_t eng_addr_refid(const struct gn_addr *a)
 {
+	REQUIRE(a != NULL);
 	if (a->family == GN_AF_INET)
 		return gn_addr_ipv4_u32(a);
 	/* RFC 5905 §7.3 asks for the first four octets of the MD5 of the IPv6 address; the
@@ -476,7 +541,7 @@ static void sys_update(struct eng *e, const struct eng_now *now, const struct se
 		li[i] = e->assoc[so->surv[i]].leap;
 	e->leap_vote = leap_vote_count(li, nli);
 	e->stratum = (uint8_t)(p->stratum + 1);
-	e->refid = addr_refid(&p->addr);
+	e->refid = eng_addr_refid(&p->addr);
 	e->reftime = ntp_ts64_from_ns(now->real_ns);
 	e->offset_s = so->cmb.offset_s;
 	e->jitter_s = so->cmb.jitter_s;
@@ -493,14 +558,15 @@ static void sys_update(struct eng *e, const struct eng_now *now, const struct se
 static void enter_unsync(struct eng *e, const struct eng_now *now, const char *why)
 {
 	(void)now;
+	/* also when already unsynchronised (the startup step): the selection that led to
+	 * the step is void, its '*' must not outlive it */
+	clear_sys_peer(e, true);
 	if (e->state == ENG_UNSYNC)
 		return;
 	e->state = ENG_UNSYNC;
 	e->leap = PKT_LI_UNSYNC;
 	e->stratum = ASC_MAXSTRAT;
 	e->refid = pkt_refid_ascii("STEP");
-	e->sys_peer = -1;
-	e->sys_peer_id = 0;
 	logf_(e, ENG_LOG_WARNING, LOGK_UNSYNC, "clock unsynchronised: %s", why);
 	set_kernel_status(e, false);
 }
@@ -521,8 +587,7 @@ static void enter_panic(struct eng *e, const struct eng_now *now, double offset_
 	e->state = ENG_PANIC;
 	e->leap = PKT_LI_UNSYNC;
 	e->stratum = ASC_MAXSTRAT;
-	e->sys_peer = -1;
-	e->sys_peer_id = 0;
+	clear_sys_peer(e, false);
 	snprintf(e->panic_reason, sizeof e->panic_reason,
 		 "offset %+.3f s exceeds the panic threshold %.0f s; not following the sources. "
 		 "Set the clock (or start with -g), or set `tinker panic 0`",
@@ -572,12 +637,22 @@ static void on_sample(struct eng *e, const struct eng_now *now, int ai, const st
 	 * comparable while the discipline slews */
 	bool newer = flt_add(&a->flt, smp->offset_s + dsc_steer_s(&e->dsc, smp->t_mono_ns), smp->delay_s, smp->disp_s, smp->t_mono_ns,
 			     now->mono_ns, e->precision_s, sys_poll(e));
+	/* TEST11 and TEST12 (RFC 5905 A.5.5.1 fit()), counted once per sample of this
+	 * association (the selection below looks at every association at every sample) */
+	enum fit_verdict fv = fit_check(e, a, now->mono_ns);
+	if (fv == FIT_DIST)
+		a->test_fail[ASC_T_DIST]++;
+	else if (fv == FIT_LOOP)
+		a->test_fail[ASC_T_LOOP]++;
 	struct select_out so;
 	clock_select(e, now->mono_ns, &so);
 	if (e->first_rx_mono_ns == 0)
 		e->first_rx_mono_ns = now->mono_ns;
-	if (!so.ok)
+	if (!so.ok) {
+		if (e->ntp_disabled)
+			clear_sys_peer(e, false);
 		return;
+	}
 	if (!e->ever_synced && e->state != ENG_PANIC &&
 	    now->mono_ns - e->first_rx_mono_ns < (int64_t)ENG_STARTUP_WAIT_S * GN_NS_PER_S) {
 		unsigned live = 0, heard = 0;
@@ -589,6 +664,22 @@ static void on_sample(struct eng *e, const struct eng_now *now, int ai, const st
 			}
 		if (heard < live)
 			return; /* the first correction waits for the others (a few seconds at most) */
+	}
+	if (e->ntp_disabled) {
+		/* `disable ntp`: the selection's pick and offset are reported, nothing steers
+		 * (the state stays unsynchronised: this clock is not ours to vouch for) */
+		if (e->sys_peer != (int)so.sys) {
+			char buf[80];
+			logf_(e, ENG_LOG_NOTICE, LOGK_SYSPEER,
+			      "selected %s, stratum %u; not steering the clock (disable ntp)",
+			      addr_port(&e->assoc[so.sys].addr, buf, sizeof buf),
+			      (unsigned)e->assoc[so.sys].stratum);
+		}
+		e->sys_peer = (int)so.sys;
+		e->sys_peer_id = e->assoc[so.sys].id;
+		e->offset_s = so.cmb.offset_s;
+		e->jitter_s = so.cmb.jitter_s;
+		return;
 	}
 	bool in_surv = false;
 	for (unsigned i = 0; i < so.n_surv; i++)
@@ -710,7 +801,7 @@ void eng_on_packet(struct eng *eng, const struct eng_now *now, const struct eng_
 	bool was_reach = a->was_reachable;
 	struct asc_sample smp;
 	enum asc_rx r = asc_receive(a, rx->buf, rx->len, &rx->from, rx->rx_ns, now->mono_ns,
-				    now->real_ns, eng->precision_s, eng->params.local_refid_ipv4, &smp);
+				    now->real_ns, eng->precision_s, 0 /* TEST12: counted in on_sample */, &smp);
 	char buf[80];
 	if (!was_reach && a->was_reachable)
 		logf_(eng, ENG_LOG_INFO, a->id << 8 | LOGK_REACH, "%s is reachable",
@@ -729,10 +820,8 @@ void eng_on_packet(struct eng *eng, const struct eng_now *now, const struct eng_
 		struct eng_action *c = push(eng, ENG_ACT_CLOSE);
 		if (c != NULL)
 			c->u.close_assoc_id = a->id;
-		if (eng->sys_peer == ai) {
-			eng->sys_peer = -1;
-			eng->sys_peer_id = 0;
-		}
+		if (eng->sys_peer == ai)
+			clear_sys_peer(eng, false);
 		eng->tally[ai] = ' ';
 		return;
 	}
@@ -755,7 +844,7 @@ static void housekeeping(struct eng *e, const struct eng_now *now)
 					any_reach = true;
 			e->state = ENG_HOLDOVER;
 			e->lost_mono_ns = now->mono_ns;
-			e->sys_peer = -1;
+			clear_sys_peer(e, false);
 			logf_(e, ENG_LOG_WARNING, LOGK_HOLDOVER,
 			      "no usable source (%s): holding the frequency for %.0f s",
 			      any_reach ? "root distance above maxdist" : "no source reachable", ENG_HOLDOVER_S);
@@ -763,6 +852,12 @@ static void housekeeping(struct eng *e, const struct eng_now *now)
 			dsc_hold(&e->dsc, now->mono_ns, &adj);
 			push_adj(e, &adj);
 		}
+	} else if (e->ntp_disabled && e->sys_peer >= 0) {
+		/* the monitored pick is still usable? */
+		struct select_out so;
+		clock_select(e, now->mono_ns, &so);
+		if (!so.ok)
+			clear_sys_peer(e, false);
 	} else if (e->state == ENG_HOLDOVER) {
 		if ((double)(now->mono_ns - e->lost_mono_ns) / 1e9 >= ENG_HOLDOVER_S) {
 			logf_(e, ENG_LOG_WARNING, LOGK_LOST, "synchronisation lost");
@@ -813,7 +908,8 @@ void eng_on_timer(struct eng *eng, const struct eng_now *now)
 			logf_(eng, ENG_LOG_WARNING, a->id << 8 | LOGK_UNREACH, "no response from %s",
 			      addr_port(&a->addr, buf, sizeof buf));
 			if (eng->sys_peer == (int)i)
-				eng->sys_peer = -1;
+				clear_sys_peer(eng, false);
+			eng->tally[i] = ' '; /* reach 0: no longer a candidate */
 		} else if (!a->was_reachable && a->reach == 0 && a->sent >= ENG_SILENT_SENDS &&
 			   !eng->silent_logged[i]) {
 			/* never answered: said once too (the daemon does not log it again) */
@@ -836,8 +932,10 @@ void eng_on_timer(struct eng *eng, const struct eng_now *now)
 void eng_on_clock_stepped(struct eng *eng, const struct eng_now *now, int64_t delta_ns, bool external)
 {
 	REQUIRE(eng != NULL && now != NULL);
-	for (unsigned i = 0; i < eng->n_assoc; i++)
+	for (unsigned i = 0; i < eng->n_assoc; i++) {
 		asc_stepped(&eng->assoc[i], delta_ns);
+		eng->tally[i] = ' '; /* the filters are empty: nothing to show until new samples */
+	}
 	dsc_stepped(&eng->dsc, delta_ns);
 	eng->update_real_ns += delta_ns;
 	if (external)
@@ -885,11 +983,13 @@ void eng_status(const struct eng *eng, const struct eng_now *now, struct eng_sta
 	out->stratum = synced ? eng->stratum : ASC_MAXSTRAT;
 	out->refid = eng->refid;
 	out->reftime = synced ? eng->reftime : 0;
-	out->sys_peer_assoc = eng->state == ENG_SYNC ? eng->sys_peer_id : 0;
-	out->offset_s = dsc_offset_s(&eng->dsc);
+	out->sys_peer_assoc = eng->state == ENG_SYNC || eng->ntp_disabled ? eng->sys_peer_id : 0;
+	out->offset_s = eng->ntp_disabled ? eng->offset_s : dsc_offset_s(&eng->dsc);
+	out->ntp_disabled = eng->ntp_disabled;
 	out->jitter_s = eng->jitter_s;
-	out->frequency_ppm = dsc_freq_ppm(&eng->dsc);
-	out->freq_wander_ppm = eng->dsc.wander_ppm;
+	/* `disable ntp`: gnomon applies no frequency correction (not even the drift file's) */
+	out->frequency_ppm = eng->ntp_disabled ? 0.0 : dsc_freq_ppm(&eng->dsc);
+	out->freq_wander_ppm = eng->ntp_disabled ? 0.0 : eng->dsc.wander_ppm;
 	out->rootdelay_s = eng->rootdelay_s;
 	double age = synced ? (double)(now->mono_ns - eng->update_mono_ns) / 1e9 : 0.0;
 	out->rootdisp_s = eng->rootdisp_s + (age > 0 ? ENG_PHI * age : 0.0);
@@ -901,7 +1001,11 @@ void eng_status(const struct eng *eng, const struct eng_now *now, struct eng_sta
 
 size_t eng_sources(const struct eng *eng, const struct eng_now *now, struct eng_source_info *out, size_t max)
 {
-	(void)now;
+	REQUIRE(eng != NULL && now != NULL && (out != NULL || max == 0));
+	/* the '*' is where eng_status says the system peer is, and nowhere else: the last
+	 * selection may have picked one the discipline has not taken (yet), or the system
+	 * peer was cleared since */
+	int shown_peer = eng->state == ENG_SYNC || eng->ntp_disabled ? eng->sys_peer : -1;
 	size_t k = 0;
 	for (unsigned i = 0; i < eng->n_assoc; i++) {
 		const struct asc *a = &eng->assoc[i];
@@ -913,9 +1017,13 @@ size_t eng_sources(const struct eng *eng, const struct eng_now *now, struct eng_
 			o->assoc_id = a->id;
 			o->cfg_index = a->cfg_index;
 			o->addr = a->addr;
-			o->tally = eng->tally[i] ? eng->tally[i] : ' ';
-			if (a->dead)
-				o->tally = ' ';
+			char t = eng->tally[i] ? eng->tally[i] : ' ';
+			if (t == '*' && (int)i != shown_peer)
+				t = '+';
+			if ((int)i == shown_peer && (t == '+' || t == '#'))
+				t = '*';
+			o->tally = a->dead ? ' ' : t;
+			o->dead = a->dead;
 			o->stratum = a->stratum;
 			o->refid = a->refid;
 			o->poll_log2 = a->hpoll;

@@ -178,9 +178,14 @@ static void pool_fill(struct srcmgr *m, const struct eng_now *now, unsigned i)
 	unsigned maxclock = m->p.cfg->tos.maxclock ? m->p.cfg->tos.maxclock : POOL_DEFAULT_MAXCLOCK;
 	size_t n = snapshot(m, now);
 	struct gn_addr busy[MAX_ASSOCS], out[MAX_ASSOCS];
-	for (size_t k = 0; k < n; k++)
+	unsigned live = 0; /* a source a DENY kiss demobilised holds no place (its address
+	                    * stays busy: the pool does not take it) */
+	for (size_t k = 0; k < n; k++) {
 		busy[k] = m->info[k].addr;
-	unsigned room = pool_room(maxclock, (unsigned)n);
+		if (!m->info[k].dead)
+			live++;
+	}
+	unsigned room = pool_room(maxclock, live);
 	size_t got = pool_pick(l->pool, room, busy, n, out, MAX_ASSOCS);
 	for (size_t k = 0; k < got; k++) {
 		if (!family_ok(s, &out[k])) {
@@ -191,12 +196,12 @@ static void pool_fill(struct srcmgr *m, const struct eng_now *now, unsigned i)
 		if (id) {
 			pool_bind(l->pool, &out[k], id);
 			track_add(m, id, i, now->mono_ns);
-			n++;
+			live++;
 		} else {
 			pool_refused(l->pool, &out[k]);
 		}
 	}
-	room = pool_room(maxclock, (unsigned)n);
+	room = pool_room(maxclock, live);
 	if (m->dns && l->dns_req == 0 && pool_want_query(l->pool, room, now->mono_ns)) {
 		l->dns_req = dns_resolve(m->dns, s->host, s->port, now->mono_ns);
 		if (l->dns_req) {
@@ -311,6 +316,22 @@ static void check_pool_assocs(struct srcmgr *m, const struct eng_now *now)
 			if (m->info[j].assoc_id == t->assoc_id)
 				si = &m->info[j];
 		struct line *l = &m->line[t->cfg_index];
+		if (si && si->dead) {
+			/* a DENY/RSTR kiss demobilised it: the engine lists it for its kiss code
+			 * until told; free its place and never use the address again */
+			char as[96];
+			if (!demobilise(m, now, t->assoc_id))
+				continue;
+			log_notice("pool %s: %s (association %u) sent a %s kiss; replacing it",
+				   m->p.cfg->sources[t->cfg_index].host,
+				   addr_port_str(&si->addr, as, sizeof as), t->assoc_id,
+				   si->kod[0] ? si->kod : "DENY");
+			m->st.replaced_kod++;
+			pool_retire(l->pool, t->assoc_id);
+			t->assoc_id = 0;
+			n = snapshot(m, now); /* si is stale now */
+			continue;
+		}
 		if (!si) {
 			/* gone without us (a KoD DENY, say): its place is free */
 			pool_retire(l->pool, t->assoc_id);

@@ -5,6 +5,10 @@
  * wrong address are dropped and counted; a good answer is accepted; RATE raises the poll,
  * DENY demobilises; an unreachable source is logged once; no sources means unsynchronised;
  * a source whose refid is our address is never selected; the server socket is answered.
+ * Fix-ups: `disable ntp` selects and reports but never steers (no clock action at all);
+ * the loop test covers every local address (local_refids, IPv6 by eng_addr_refid); TEST11
+ * (root distance) is counted per sample; the '*' tally agrees with eng_status after a
+ * step.
  * Then a small closed-loop run (one perfect server, LAN delays, kclk as the kernel) checks
  * the discipline slews 0.1 s away without a step and holds the clock to tens of µs.
  */
@@ -58,9 +62,24 @@ struct fx {
 	struct eng *eng;
 	struct eng_now now;
 	struct gn_addr srv_addr;
+	unsigned n_adj, n_step, n_drift; /* clock actions seen by fx_clear */
 };
 
-static void fx_init(struct fx *f, int minpoll, int maxpoll, bool iburst, uint32_t local_refid)
+/* Count the pending clock actions, then clear them. */
+static void fx_clear(struct fx *f)
+{
+	const struct eng_action *acts;
+	size_t n = eng_actions(f->eng, &acts);
+	for (size_t i = 0; i < n; i++) {
+		f->n_adj += acts[i].kind == ENG_ACT_CLOCK_ADJ;
+		f->n_step += acts[i].kind == ENG_ACT_CLOCK_STEP;
+		f->n_drift += acts[i].kind == ENG_ACT_DRIFT;
+	}
+	eng_clear_actions(f->eng);
+}
+
+static void fx_init_ex(struct fx *f, int minpoll, int maxpoll, bool iburst, uint32_t local_refid,
+		      uint32_t enable_clear, const uint32_t *refids, unsigned n_refids)
 {
 	memset(f, 0, sizeof *f);
 	cfg_defaults(&f->cfg);
@@ -80,9 +99,17 @@ static void fx_init(struct fx *f, int minpoll, int maxpoll, bool iburst, uint32_
 		.precision_log2 = -20,
 		.local_refid_ipv4 = local_refid,
 	};
+	f->cfg.enable_clear = enable_clear;
+	for (unsigned i = 0; i < n_refids && i < ENG_MAX_LOCAL_REFIDS; i++)
+		p.local_refids[p.n_local_refids++] = refids[i];
 	f->eng = eng_new(&p, &f->now);
 	assert_non_null(f->eng);
 	assert_true(gn_addr_parse("127.0.0.1", 12345, &f->srv_addr));
+}
+
+static void fx_init(struct fx *f, int minpoll, int maxpoll, bool iburst, uint32_t local_refid)
+{
+	fx_init_ex(f, minpoll, maxpoll, iburst, local_refid, 0, NULL, 0);
 }
 
 static uint32_t fx_add(struct fx *f)
@@ -101,7 +128,7 @@ static struct eng_send fx_next_request(struct fx *f)
 			f->now.real_ns += d - f->now.mono_ns;
 			f->now.mono_ns = d;
 		}
-		eng_clear_actions(f->eng);
+		fx_clear(f);
 		eng_on_timer(f->eng, &f->now);
 		const struct eng_action *acts;
 		size_t n = eng_actions(f->eng, &acts);
@@ -115,9 +142,9 @@ static struct eng_send fx_next_request(struct fx *f)
 	return none;
 }
 
-/* A server answer to req. */
-static size_t make_reply(const struct eng_send *req, uint8_t stratum, uint8_t li, uint32_t refid,
-			 gn_time_ns t2, gn_time_ns t3, int8_t poll, uint8_t *buf)
+/* A server answer to req, with root dispersion rootdisp_s. */
+static size_t make_reply_disp(const struct eng_send *req, uint8_t stratum, uint8_t li, uint32_t refid,
+			      gn_time_ns t2, gn_time_ns t3, int8_t poll, double rootdisp_s, uint8_t *buf)
 {
 	struct pkt q;
 	assert_int_equal(pkt_decode(req->buf, req->len, &q), PKT_OK);
@@ -130,13 +157,20 @@ static size_t make_reply(const struct eng_send *req, uint8_t stratum, uint8_t li
 	p.poll = poll;
 	p.precision = -20;
 	p.rootdelay = 0;
-	p.rootdisp = ntp_short32_from_s(0.0001);
+	p.rootdisp = ntp_short32_from_s(rootdisp_s);
 	p.refid = refid;
 	p.reftime = ntp_ts64_from_ns(t2 - GN_NS_PER_S);
 	p.org = q.xmt;
 	p.rec = ntp_ts64_from_ns(t2);
 	p.xmt = ntp_ts64_from_ns(t3);
 	return pkt_encode_header(&p, buf, 48);
+}
+
+/* A server answer to req. */
+static size_t make_reply(const struct eng_send *req, uint8_t stratum, uint8_t li, uint32_t refid,
+			 gn_time_ns t2, gn_time_ns t3, int8_t poll, uint8_t *buf)
+{
+	return make_reply_disp(req, stratum, li, refid, t2, t3, poll, 0.0001, buf);
 }
 
 static void deliver(struct fx *f, uint32_t assoc_id, const struct gn_addr *from, const uint8_t *buf, size_t len)
@@ -148,7 +182,7 @@ static void deliver(struct fx *f, uint32_t assoc_id, const struct gn_addr *from,
 	rx.from = *from;
 	rx.rx_ns = f->now.real_ns;
 	rx.assoc_id = assoc_id;
-	eng_clear_actions(f->eng);
+	fx_clear(f);
 	eng_on_packet(f->eng, &f->now, &rx);
 }
 
@@ -710,6 +744,176 @@ static void test_lan_rfc_reference(void **state)
 	assert_true(r.max_after_warmup_s < 0.02);
 }
 
+
+/* --- fix-ups --- */
+
+/* The tally shows '*' exactly where eng_status says the system peer is. */
+static void assert_tally_consistent(struct fx *f)
+{
+	struct eng_status st;
+	eng_status(f->eng, &f->now, &st);
+	struct eng_source_info si[8];
+	size_t n = eng_sources(f->eng, &f->now, si, 8);
+	for (size_t i = 0; i < n && i < 8; i++) {
+		if (si[i].tally == '*')
+			assert_int_equal(si[i].assoc_id, st.sys_peer_assoc);
+		else
+			assert_true(si[i].assoc_id != st.sys_peer_assoc);
+	}
+	if (st.state != ENG_SYNC && !st.ntp_disabled)
+		assert_int_equal(st.sys_peer_assoc, 0);
+}
+
+/* `disable ntp`: polls, selects and reports, but not a single clock action (no frequency
+ * from eng_new, no step for 0.3 s, no status bits, no drift file); unsynchronised. The
+ * same run without it steps. */
+static void test_disable_ntp_never_steers(void **state)
+{
+	(void)state;
+	for (int disabled = 1; disabled >= 0; disabled--) {
+		struct fx f;
+		fx_init_ex(&f, 4, 6, true, 0, disabled ? CFG_EN_NTP : 0, NULL, 0);
+		uint32_t id = fx_add(&f);
+		for (int i = 0; i < 12; i++) {
+			answer_offset(&f, id, 0.3);
+			assert_tally_consistent(&f);
+		}
+		/* two hours of housekeeping (a drift write would be due) */
+		for (int i = 0; i < 7200; i++) {
+			f.now.mono_ns += GN_NS_PER_S;
+			f.now.real_ns += GN_NS_PER_S;
+			fx_clear(&f);
+			eng_on_timer(f.eng, &f.now);
+		}
+		answer_offset(&f, id, 0.3);
+		fx_clear(&f);
+		struct eng_status st;
+		eng_status(f.eng, &f.now, &st);
+		struct eng_source_info s = fx_source(&f);
+		assert_true(s.received >= 12);
+		if (disabled) {
+			assert_int_equal(f.n_adj, 0);
+			assert_int_equal(f.n_step, 0);
+			assert_int_equal(f.n_drift, 0);
+			assert_true(st.ntp_disabled);
+			assert_int_equal(st.state, ENG_UNSYNC);
+			assert_int_equal(st.leap, PKT_LI_UNSYNC);
+			assert_int_equal(st.stratum, 16);
+			assert_int_equal(st.sys_peer_assoc, id);
+			assert_true(fabs(st.offset_s - 0.3) < 1e-3);
+			assert_int_equal(s.tally, '*');
+			assert_true(fabs(s.offset_s - 0.3) < 1e-3);
+		} else {
+			assert_false(st.ntp_disabled);
+			assert_true(f.n_adj > 0);
+			assert_true(f.n_step > 0);
+		}
+		eng_free(f.eng);
+	}
+}
+
+/* TEST12 against every local address: an IPv4 one and an IPv6 one (by its refid hash);
+ * counted once per sample, never selected; another refid is selected. */
+static void test_loop_any_local_address(void **state)
+{
+	(void)state;
+	struct gn_addr v6;
+	assert_true(gn_addr_parse("2001:db8::1", 123, &v6));
+	uint32_t me6 = eng_addr_refid(&v6);
+	struct gn_addr v4;
+	assert_true(gn_addr_parse("192.0.2.1", 123, &v4));
+	assert_int_equal(eng_addr_refid(&v4), 0xc0000201);
+	uint32_t mine[2] = { 0xc0000201, me6 };
+	uint32_t refids[3] = { me6, 0xc0000201, 0xc0000203 };
+	for (int k = 0; k < 3; k++) {
+		struct fx f;
+		fx_init_ex(&f, 4, 6, true, 0, 0, mine, 2);
+		uint32_t id = fx_add(&f);
+		answer_some(&f, id, 6, refids[k]);
+		struct eng_status st;
+		eng_status(f.eng, &f.now, &st);
+		struct eng_source_info s = fx_source(&f);
+		assert_int_equal(s.received, 6);
+		if (k < 2) {
+			assert_int_equal(st.state, ENG_UNSYNC);
+			assert_int_equal(st.sys_peer_assoc, 0);
+			assert_int_equal(s.test_fail[12], 6);
+			assert_true(s.tally != '*');
+		} else {
+			assert_int_equal(st.state, ENG_SYNC);
+			assert_int_equal(st.sys_peer_assoc, id);
+			assert_int_equal(s.test_fail[12], 0);
+		}
+		eng_free(f.eng);
+	}
+}
+
+/* TEST11: a source whose root distance is above maxdist (root dispersion 2 s > 1.5 s) is
+ * counted once per sample and never selected. */
+static void test_root_distance_counted(void **state)
+{
+	(void)state;
+	for (int far = 1; far >= 0; far--) {
+		struct fx f;
+		fx_init(&f, 4, 6, true, 0);
+		uint32_t id = fx_add(&f);
+		for (int i = 0; i < 5; i++) {
+			struct eng_send req = fx_next_request(&f);
+			uint8_t buf[48];
+			f.now.real_ns += 100000;
+			f.now.mono_ns += 100000;
+			size_t len = make_reply_disp(&req, 2, 0, 0xc0000202, f.now.real_ns, f.now.real_ns, 4,
+						     far ? 2.0 : 0.001, buf);
+			f.now.real_ns += 100000;
+			f.now.mono_ns += 100000;
+			deliver(&f, id, &f.srv_addr, buf, len);
+		}
+		struct eng_status st;
+		eng_status(f.eng, &f.now, &st);
+		struct eng_source_info s = fx_source(&f);
+		assert_int_equal(s.received, 5);
+		assert_int_equal(s.test_fail[11], far ? 5 : 0);
+		assert_int_equal(st.state, far ? ENG_UNSYNC : ENG_SYNC);
+		eng_free(f.eng);
+	}
+}
+
+/* The startup step (0.3 s): the selection that led to it shows no '*' once eng_status
+ * says unsynchronised, nor after the step event; then synchronised again with '*'. */
+static void test_no_stale_star_after_step(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, 4, 6, true, 0);
+	uint32_t id = fx_add(&f);
+	answer_offset(&f, id, 0.3);
+	const struct eng_action *a = NULL;
+	assert_true(has_action(&f, ENG_ACT_CLOCK_STEP, &a));
+	int64_t step = a->u.step_ns;
+	struct eng_status st;
+	eng_status(f.eng, &f.now, &st);
+	assert_int_equal(st.sys_peer_assoc, 0);
+	assert_int_equal(st.stratum, 16);
+	struct eng_source_info s = fx_source(&f);
+	assert_true(s.tally != '*');
+	assert_tally_consistent(&f);
+	/* the daemon steps, then tells the engine */
+	fx_clear(&f);
+	f.now.real_ns += step;
+	eng_on_clock_stepped(f.eng, &f.now, step, false);
+	s = fx_source(&f);
+	assert_int_equal(s.tally, ' ');
+	assert_tally_consistent(&f);
+	for (int i = 0; i < 4; i++) {
+		answer_offset(&f, id, 0.0);
+		assert_tally_consistent(&f);
+	}
+	eng_status(f.eng, &f.now, &st);
+	assert_int_equal(st.state, ENG_SYNC);
+	assert_int_equal(fx_source(&f).tally, '*');
+	eng_free(f.eng);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -723,6 +927,10 @@ int main(void)
 		cmocka_unit_test(test_server_socket_answered),
 		cmocka_unit_test(test_step_above_threshold),
 		cmocka_unit_test(test_panic_does_not_exit),
+		cmocka_unit_test(test_disable_ntp_never_steers),
+		cmocka_unit_test(test_loop_any_local_address),
+		cmocka_unit_test(test_root_distance_counted),
+		cmocka_unit_test(test_no_stale_star_after_step),
 		cmocka_unit_test(test_lan_closed_loop),
 		cmocka_unit_test(test_lan_rfc_reference),
 	};

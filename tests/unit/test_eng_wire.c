@@ -5,6 +5,8 @@
  *   - eng_remove_source: the association leaves eng_sources and the polls, its socket is
  *     closed (ENG_ACT_CLOSE), a second removal or an unknown id is refused, and the address
  *     can be mobilised again as a new association;
+ *   - an association a DENY kiss demobilised is listed (dead, with its kiss code) until
+ *     eng_remove_source takes it (pools free its place that way), then gone;
  *   - a source that never answers is logged once ("no response from"), after a few
  *     requests;
  *   - leap by vote: a synchronised engine whose source announces an insertion serves LI 1
@@ -257,6 +259,53 @@ static void test_remove_source(void **state)
 	eng_free(f.eng);
 }
 
+
+static void test_remove_after_deny(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, DEC15_0600, false);
+	uint32_t id = eng_add_source_addr(f.eng, &f.now, 0, &f.srv_addr);
+	assert_true(id > 0);
+	struct eng_send req = fx_next_request(&f, NULL);
+	struct pkt q, p;
+	assert_int_equal(pkt_decode(req.buf, req.len, &q), PKT_OK);
+	memset(&p, 0, sizeof p);
+	p.li = PKT_LI_UNSYNC;
+	p.vn = 4;
+	p.mode = PKT_MODE_SERVER;
+	p.stratum = 0;
+	p.refid = pkt_refid_ascii("DENY");
+	p.org = q.xmt;
+	p.rec = p.xmt = ntp_ts64_from_ns(f.now.real_ns);
+	uint8_t buf[48];
+	size_t len = pkt_encode_header(&p, buf, sizeof buf);
+	deliver(&f, id, &f.srv_addr, buf, len);
+	struct eng_source_info si[4];
+	assert_int_equal(eng_sources(f.eng, &f.now, si, 4), 1);
+	assert_true(si[0].dead);
+	assert_string_equal(si[0].kod, "DENY");
+	assert_int_equal(si[0].assoc_id, id);
+
+	/* srcmgr retires it: the engine takes it, no second close (closed at the kiss) */
+	eng_clear_actions(f.eng);
+	assert_true(eng_remove_source(f.eng, &f.now, id));
+	const struct eng_action *acts;
+	assert_int_equal(eng_actions(f.eng, &acts), 0);
+	assert_int_equal(eng_sources(f.eng, &f.now, si, 4), 0);
+	assert_false(eng_remove_source(f.eng, &f.now, id));
+	assert_false(eng_remove_source(f.eng, &f.now, 0));
+
+	/* a live association is not dead */
+	struct gn_addr other;
+	assert_true(gn_addr_parse("127.0.0.2", 12345, &other));
+	uint32_t id2 = eng_add_source_addr(f.eng, &f.now, 0, &other);
+	assert_true(id2 > id);
+	assert_int_equal(eng_sources(f.eng, &f.now, si, 4), 1);
+	assert_false(si[0].dead);
+	eng_free(f.eng);
+}
+
 static void test_never_answered_logged_once(void **state)
 {
 	(void)state;
@@ -418,6 +467,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_remove_source),
+		cmocka_unit_test(test_remove_after_deny),
 		cmocka_unit_test(test_never_answered_logged_once),
 		cmocka_unit_test(test_leap_vote_window),
 		cmocka_unit_test(test_leap_file),
