@@ -44,6 +44,11 @@ struct os_clock_ops {
 	 * the engine as an external step. */
 	int64_t (*take_external_step_ns)(struct os_clock *c);
 	void (*free)(struct os_clock *c);
+	/* Optional (NULL: read is used). The disciplined clock alone, as cheaply as the
+	 * implementation can: one CLOCK_REALTIME reading, no monotonic reading and no
+	 * external-step bookkeeping. For stamping a packet just before it leaves (the
+	 * transmit timestamp of a server answer). 0 or -errno. */
+	int (*read_real)(struct os_clock *c, gn_time_ns *real_ns);
 };
 
 struct os_clock {
@@ -55,6 +60,13 @@ struct os_clock {
 static inline int os_clock_read(struct os_clock *c, gn_time_ns *real_ns, int64_t *mono_ns)
 {
 	return c->ops->read(c, real_ns, mono_ns);
+}
+static inline int os_clock_read_real(struct os_clock *c, gn_time_ns *real_ns)
+{
+	if (c->ops->read_real)
+		return c->ops->read_real(c, real_ns);
+	int64_t mono_ns;
+	return c->ops->read(c, real_ns, &mono_ns);
 }
 static inline gn_time_ns os_clock_map_kernel(struct os_clock *c, gn_time_ns kernel_ns)
 {

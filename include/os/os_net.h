@@ -31,10 +31,20 @@
 #define OS_NET_BUF 2048          /* receive buffer per datagram; larger is truncated */
 #define OS_NET_RCVBUF_BYTES (1024 * 1024) /* server receive buffer for bursts */
 
-/* Which kernel features worked; one per daemon (or test), not global. */
+#define OS_NET_RXHDR_BYTES 8192 /* os_net_recv's headers (net_linux.c checks the size) */
+
+/* Which kernel features worked, and os_net_recv's message headers (set up once for a
+ * receive array, then only their lengths are reset: the per-datagram cost of receiving);
+ * one per daemon (or test), not global. Zero-initialise; may be copied (a copy sets its
+ * headers up again), needs no clean-up. */
 struct os_net {
 	bool no_sendmmsg;        /* sendmmsg failed once: use sendmsg from then on */
 	bool no_recvmmsg;
+	const void *rx_self;     /* private to net_linux.c */
+	const void *rx_bound;
+	size_t rx_n;
+	size_t rx_dirty;
+	_Alignas(16) unsigned char rx_hdrs[OS_NET_RXHDR_BYTES];
 };
 
 struct os_net_rx {
@@ -95,6 +105,9 @@ struct os_net_ops os_net_linux_ops(struct os_net *net);
 /* Conversions. */
 socklen_t os_net_to_sockaddr(const struct gn_addr *a, struct sockaddr_storage *ss);
 bool os_net_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct gn_addr *out);
+/* The addresses of the local interfaces (getifaddrs), at most cap of them, in the kernel's
+ * order, port 0. Returns how many, or -errno. */
+int os_net_local_addrs(struct gn_addr *out, size_t cap);
 /* The name of an interface index ("" if unknown). */
 void os_net_ifname(int ifindex, char *buf, size_t cap);
 

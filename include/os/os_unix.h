@@ -14,9 +14,15 @@
 #include <sys/types.h>
 
 /* Listen on path with the given permission bits (0666: world-readable status, as ntpq -p
- * is). A stale socket at path is removed first; the parent directory is created (0755) if
- * missing. Returns the listening descriptor or -errno. */
+ * is). A socket already at path is tried first (os_unix_probe): if something answers,
+ * -EADDRINUSE (another daemon owns it; it is left alone); only a stale socket (connect
+ * refused) is removed. Anything at path that is not a socket: -EEXIST. The parent
+ * directory is created (0755) if missing. Returns the listening descriptor or -errno. */
 int os_unix_listen(const char *path, mode_t mode);
+/* Whether a server listens on the Unix stream socket at path: 1 if a connect succeeds (or
+ * would, its backlog being full), 0 if nothing listens (ECONNREFUSED: a stale socket;
+ * ENOENT), else -errno (e.g. -EACCES). Connects and closes at once. */
+int os_unix_probe(const char *path);
 /* Accept one connection, non-blocking; -EAGAIN when none is waiting. */
 int os_unix_accept(int lfd);
 /* Connect to path (for gnomonctl); the descriptor is non-blocking. */

@@ -218,6 +218,10 @@ static int render_status(const struct json_doc *d, int root)
 	if (get_num(d, st, "precision_log2", &v))
 		printf("%-18s 2^%.0f s\n", "precision:", v);
 	printf("%-18s %s\n", "clock:", get_str(d, st, "clock", s, sizeof s));
+	/* Older daemons do not send it: say nothing then. */
+	if (json_str(d, json_obj_get(d, st, "clock_discipline"), s, sizeof s) && s[0])
+		printf("%-18s %s\n", "clock discipline:",
+		       strcmp(s, "disabled") == 0 ? "disabled (disable ntp)" : s);
 	int k = json_obj_get(d, st, "kernel");
 	if (json_type_of(d, k) == JSON_OBJECT) {
 		int u = json_obj_get(d, k, "unsync");

@@ -121,6 +121,8 @@ static void write_status(const struct ctl_source *src, const struct eng_now *now
 	json_w_key(w, "precision_log2"); json_w_int(w, es.precision_log2);
 	json_w_key(w, "panic_reason"); json_w_str(w, es.panic_reason);
 	json_w_key(w, "clock"); json_w_str(w, src->clock_mode ? src->clock_mode : "system");
+	/* `disable ntp`: the engine selects and serves but never steers the clock. */
+	json_w_key(w, "clock_discipline"); json_w_str(w, es.ntp_disabled ? "disabled" : "enabled");
 	struct clk_state ks;
 	if (src->clock && os_clock_state(src->clock, &ks) == 0) {
 		json_w_key(w, "kernel");

@@ -2,16 +2,21 @@
 /*
  * daemon: one running gnomond, from configuration to clean exit (see daemon.h).
  *
- * Start-up order: clock seam and its precision → drift file → leap file → engine → loop →
- * server sockets (a family that cannot be opened is a warning) → leap table to the engine
- * → sources (srcmgr: numeric now, names through c-ares in the loop, pools) → control
- * socket (a warning if it cannot be opened) → pid file. Then the loop: one poll per iteration,
- * signals and external clock steps looked at in between, never more than a second apart.
+ * Start-up order: pid file, locked (one instance: a second gnomond with the same pid file
+ * refuses to start) → clock seam and its precision → drift file → leap file → engine →
+ * loop → control socket (a warning if it cannot be opened, but refusal to start if another
+ * daemon answers on it) → server sockets (a family that cannot be opened is a warning; a
+ * port in use is fatal when we steer the system clock: two daemons must not both steer
+ * it) → leap table to the engine → sources (srcmgr: numeric now, names through c-ares in
+ * the loop, pools). Nothing is sent and the clock is not touched before every refusal
+ * check has passed. Then the loop: one poll per iteration, signals and external clock
+ * steps looked at in between, never more than a second apart.
  */
 #include "daemon.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,13 +62,47 @@ static void leap_timer_cb(void *ctx, uint64_t id, int64_t now_mono_ns)
 	lc->timer = sch_timer_add(lc->sch, next, leap_timer_cb, lc);
 }
 
-static void open_servers(const struct cfg *cfg, struct exec *x)
+/* A reason not to start: to the log, and to stderr too when the log goes elsewhere (the
+ * user who typed the command sees why). */
+static void refuse(const struct daemon_opts *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void refuse(const struct daemon_opts *o, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_warnx("%s", msg);
+	if (!o->log_to_stderr)
+		fprintf(stderr, "gnomond: %s\n", msg);
+}
+
+void daemon_refuse_locked(const struct daemon_opts *o, const char *pidfile, long pid)
+{
+	if (pid > 0)
+		refuse(o, "another gnomond (pid %ld) is running: %s is locked; not starting", pid,
+		       pidfile);
+	else
+		refuse(o, "another gnomond is running: %s is locked; not starting", pidfile);
+}
+
+/* False if the daemon must not start: the NTP port is taken while we would steer the
+ * system clock (another NTP daemon runs: both would steer it). */
+static bool open_servers(const struct daemon_opts *o, const struct cfg *cfg, struct exec *x,
+			 bool steers_system_clock)
 {
 	static const int fams[2] = { GN_AF_INET, GN_AF_INET6 };
 	int opened = 0;
 	for (int i = 0; i < 2; i++) {
 		bool forced = true;
 		int fd = os_net_open_server(fams[i], cfg->port, OS_NET_RCVBUF_BYTES, &forced);
+		if (fd == -EADDRINUSE && steers_system_clock) {
+			refuse(o, "UDP port %u (IPv%d) is in use: another NTP daemon is running and "
+			       "steering the clock; not starting (stop it first, or run with -X)",
+			       cfg->port, fams[i]);
+			return false;
+		}
 		if (fd < 0) {
 			log_warnx("cannot open the IPv%d server socket on port %u: %s; not serving "
 				  "IPv%d", fams[i], cfg->port, strerror(-fd), fams[i]);
@@ -83,6 +122,33 @@ static void open_servers(const struct cfg *cfg, struct exec *x)
 		log_warnx("no server socket could be opened: not serving time, client only");
 	else
 		log_info("serving NTP on UDP port %u", cfg->port);
+	return true;
+}
+
+/* The loop test (RFC 5905 §8 TEST12): our own addresses as refids, from the interfaces
+ * as they are at start (addresses added later are not included; a restart picks them up).
+ * Loopback addresses are left out: every daemon on the host has them, so a source on
+ * 127.0.0.1 that is synchronised to another source on 127.0.0.1 would look like a loop. */
+static void fill_local_refids(struct eng_params *p)
+{
+	struct gn_addr a[64];
+	int n = os_net_local_addrs(a, sizeof a / sizeof a[0]);
+	if (n < 0) {
+		log_warnx("cannot list the local addresses: %s; the loop test knows none of them",
+			  strerror(-n));
+		return;
+	}
+	for (int i = 0; i < n && p->n_local_refids < ENG_MAX_LOCAL_REFIDS; i++) {
+		if (gn_addr_is_loopback(&a[i]))
+			continue;
+		uint32_t r = eng_addr_refid(&a[i]);
+		bool dup = r == 0;
+		for (unsigned k = 0; k < p->n_local_refids && !dup; k++)
+			dup = p->local_refids[k] == r;
+		if (!dup)
+			p->local_refids[p->n_local_refids++] = r;
+	}
+	log_debug("loop test: %u local address(es) as refids", p->n_local_refids);
 }
 
 /* -q (ntpd -q, ntpdate's job): done once the engine is synchronised. The engine slews by
@@ -136,10 +202,24 @@ int daemon_run(const struct daemon_opts *o, const struct cfg *cfg)
 	struct leap_ctx lc = { 0 };
 	struct os_net net = { 0 };
 	const char *pidfile = o->pidfile ? o->pidfile : cfg->pidfile;
-	bool pid_written = false;
+	int pid_fd = -1;
 
 	if (os_signals_install() != 0)
 		log_warn("cannot install signal handlers");
+
+	/* One instance: the pid file's lock, held until we exit (the kernel drops it however
+	 * the process ends, so a crash leaves no stale lock). */
+	if (!o->once && pidfile && pidfile[0]) {
+		long holder = 0;
+		pid_fd = os_pidfile_lock(pidfile, &holder);
+		if (pid_fd == -EWOULDBLOCK) {
+			daemon_refuse_locked(o, pidfile, holder);
+			return 1;
+		}
+		if (pid_fd < 0)
+			log_warnx("cannot write and lock the pid file %s: %s; a second instance "
+				  "would not be noticed through it", pidfile, strerror(-pid_fd));
+	}
 
 	clock = o->no_clock ? os_clock_soft_new(NULL) : os_clock_linux_new(NULL);
 	if (!clock) {
@@ -157,6 +237,7 @@ int daemon_run(const struct daemon_opts *o, const struct cfg *cfg)
 	params.slew_only = o->slew_only;
 	params.rng.fill(params.rng.ctx, params.srv_secret, sizeof params.srv_secret);
 	params.have_srv_secret = true; /* the server's MRU hash key (srv_set_secret) */
+	fill_local_refids(&params);
 	struct eng_now now;
 	if (os_clock_read(clock, &now.real_ns, &now.mono_ns) != 0) {
 		log_warn("cannot read the clock");
@@ -209,8 +290,29 @@ int daemon_run(const struct daemon_opts *o, const struct cfg *cfg)
 	if (o->user || !o->no_sandbox)
 		log_info("privilege drop and seccomp are not implemented yet%s%s: running as uid %ld",
 			 o->user ? "; -u " : "", o->user ? o->user : "", (long)getuid());
-	if (!o->once)
-		open_servers(cfg, x);
+	/* The control socket before anything is sent: another daemon answering on it means
+	 * another gnomond runs (with another pid file, or none). */
+	if (!o->once && cfg->controlsocket[0]) {
+		struct ctl_source cs = {
+			.eng = eng, .clock = clock, .cfg = cfg, .start_mono_ns = now.mono_ns,
+			.clock_mode = clock->name,
+		};
+		int err = 0;
+		ctl = ctl_new(sch, cfg->controlsocket, &cs, &err);
+		if (!ctl && err == -EADDRINUSE) {
+			refuse(o, "another gnomond is running: it answers on the control socket %s; "
+			       "not starting", cfg->controlsocket);
+			status = 1;
+			goto out;
+		}
+		if (!ctl)
+			log_warnx("cannot open the control socket %s: %s; running without it",
+				  cfg->controlsocket, strerror(-err));
+	}
+	if (!o->once && !open_servers(o, cfg, x, clock->touches_system)) {
+		status = 1;
+		goto out;
+	}
 	if (lc.lf) {
 		lc.x = x;
 		lc.sch = sch;
@@ -228,25 +330,6 @@ int daemon_run(const struct daemon_opts *o, const struct cfg *cfg)
 		goto out;
 	}
 	srcmgr_start(sm);
-
-	if (!o->once && cfg->controlsocket[0]) {
-		struct ctl_source cs = {
-			.eng = eng, .clock = clock, .cfg = cfg, .start_mono_ns = now.mono_ns,
-			.clock_mode = clock->name,
-		};
-		int err = 0;
-		ctl = ctl_new(sch, cfg->controlsocket, &cs, &err);
-		if (!ctl)
-			log_warnx("cannot open the control socket %s: %s; running without it",
-				  cfg->controlsocket, strerror(-err));
-	}
-	if (!o->once && pidfile && pidfile[0]) {
-		int r = os_pidfile_write(pidfile);
-		if (r < 0)
-			log_warnx("cannot write pid file %s: %s", pidfile, strerror(-r));
-		else
-			pid_written = true;
-	}
 
 	log_notice("gnomond %s started: %s clock, precision 2^%d s%s", GNOMON_VERSION,
 		   clock->name, precision, o->once ? ", setting the clock once (-q)" : "");
@@ -305,8 +388,7 @@ out:
 	eng_free(eng);
 	sch_free(sch);
 	os_clock_free(clock);
-	if (pid_written)
-		os_pidfile_remove(pidfile);
+	os_pidfile_release(pid_fd, pidfile);
 	log_info("gnomond exiting with status %d", status);
 	return status;
 }

@@ -5,7 +5,8 @@
  * One receive path for every socket: a readable descriptor is drained in batches of
  * OS_NET_BATCH (bounded per wake-up so one busy socket cannot starve the loop), each
  * datagram is stamped and handed to eng_on_packet, and the engine's actions run after each
- * packet; server answers are collected and leave in one sendmmsg per batch.
+ * packet; server answers are collected and leave in sendmmsg calls of up to EXEC_TX_CHUNK,
+ * each stamped just before it is made (the transmit timestamp).
  */
 #include "exec.h"
 
@@ -18,6 +19,15 @@
 #include "os_log.h"
 
 #define RX_BATCHES_PER_WAKE 8        /* at most 8 × 16 datagrams per socket per iteration */
+/* Server answers leave in sendmmsg calls of at most this many, each call's answers stamped
+ * (transmit timestamp) just before it. One stamp serves the whole call, and the kernel
+ * sends its datagrams one after the other (on loopback each send also delivers to the
+ * receiver: 2-5 µs), so the k-th answer of a call leaves k sends after its stamp: its
+ * transmit time is early by that much, which its client reads as extra delay and half of
+ * it as offset. 4 bounds that to 3 sends, and bounds how long an answer waits for the
+ * requests after it in the same receive batch, for a quarter of the calls of a full
+ * batch of 16. */
+#define EXEC_TX_CHUNK 4
 #define ACTION_ROUNDS 4              /* a step may make the engine add actions: bounded */
 #define MAX_ASSOC_SLOTS CFG_MAX_SOURCES
 #define SRV_FAMILIES 2
@@ -57,6 +67,7 @@ struct exec {
 	uint64_t eng_timer;
 	int64_t eng_timer_deadline;
 	bool clock_set;
+	bool clock_read;             /* the clock was read since the last external-step check */
 	bool in_rx_batch;            /* answers wait for the end of the receive batch */
 	bool announced_soft;
 	bool any_ifname_rule;
@@ -114,6 +125,7 @@ bool exec_clock_was_set(const struct exec *x) { return x->clock_set; }
 
 int exec_now(struct exec *x, struct eng_now *now)
 {
+	x->clock_read = true;
 	return os_clock_read(x->p.clock, &now->real_ns, &now->mono_ns);
 }
 
@@ -177,11 +189,13 @@ static void flush_srv(struct exec *x, struct srv_sock *s)
 	if (s->n_out == 0)
 		return;
 	struct os_net_tx tx[OS_NET_BATCH];
-	struct eng_now now;
-	bool have_now = exec_now(x, &now) == 0;
+	gn_time_ns t;
+	/* The disciplined clock alone (no monotonic reading): the cheapest reading, as late as
+	 * possible. */
+	bool have_t = os_clock_read_real(x->p.clock, &t) == 0;
 	for (size_t i = 0; i < s->n_out; i++) {
-		if (s->out[i].stamp_xmt && have_now)
-			stamp_xmt(s->out[i].buf, s->out[i].tx.len, now.real_ns);
+		if (s->out[i].stamp_xmt && have_t)
+			stamp_xmt(s->out[i].buf, s->out[i].tx.len, t);
 		tx[i] = s->out[i].tx;
 		tx[i].buf = s->out[i].buf;
 	}
@@ -317,7 +331,7 @@ static void queue_answer(struct exec *x, const struct eng_send *snd)
 		x->st.tx_errors++;
 		return;
 	}
-	if (s->n_out == OS_NET_BATCH)
+	if (s->n_out >= EXEC_TX_CHUNK)
 		flush_srv(x, s);
 	struct pending_tx *p = &s->out[s->n_out++];
 	size_t len = snd->len <= ENG_MAX_PKT ? snd->len : ENG_MAX_PKT;
@@ -429,6 +443,44 @@ static void arm_eng_timer(struct exec *x)
 		x->eng_timer = sch_timer_add(x->p.sch, d, eng_timer_cb, x);
 }
 
+static void run_list(struct exec *x, const struct eng_action *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct eng_action *a = &list[i];
+		switch (a->kind) {
+		case ENG_ACT_SEND:
+			if (a->u.send.assoc_id == 0)
+				queue_answer(x, &a->u.send);
+			else
+				send_request(x, &a->u.send);
+			break;
+		case ENG_ACT_CLOCK_ADJ:
+			do_adjust(x, &a->u.adj);
+			break;
+		case ENG_ACT_CLOCK_STEP:
+			flush_all(x);
+			do_step(x, a->u.step_ns);
+			break;
+		case ENG_ACT_DRIFT:
+			x->st.drift_updates++;
+			if (x->p.drift)
+				drift_update(x->p.drift, a->u.drift_ppm, sch_now(x->p.sch));
+			break;
+		case ENG_ACT_LOG: {
+			char text[sizeof a->u.log.text];
+			memcpy(text, a->u.log.text, sizeof text);
+			text[sizeof text - 1] = '\0';
+			log_limited(a->u.log.key & ~LOG_KEY_DAEMON, log_level_of(a->u.log.level),
+				    "%s", text);
+			break;
+		}
+		case ENG_ACT_CLOSE:
+			close_assoc(x, a->u.close_assoc_id);
+			break;
+		}
+	}
+}
+
 void exec_run_actions(struct exec *x)
 {
 	if (!x->announced_soft && !x->p.clock->touches_system) {
@@ -440,6 +492,18 @@ void exec_run_actions(struct exec *x)
 		size_t n = eng_actions(x->p.eng, &list);
 		if (n == 0)
 			break;
+		/* Actions that call back into the engine (a step: eng_on_clock_stepped) may add to
+		 * its list while it is being executed: then execute a copy. Otherwise (nearly
+		 * always: server answers) execute the engine's list where it is. */
+		bool reenters = false;
+		for (size_t i = 0; i < n; i++)
+			if (list[i].kind == ENG_ACT_CLOCK_STEP)
+				reenters = true;
+		if (!reenters) {
+			run_list(x, list, n);
+			eng_clear_actions(x->p.eng);
+			continue;
+		}
 		if (n > x->acts_cap) {
 			struct eng_action *na = realloc(x->acts, n * sizeof *na);
 			if (!na) {
@@ -451,40 +515,7 @@ void exec_run_actions(struct exec *x)
 		}
 		memcpy(x->acts, list, n * sizeof *list);
 		eng_clear_actions(x->p.eng);
-		for (size_t i = 0; i < n; i++) {
-			const struct eng_action *a = &x->acts[i];
-			switch (a->kind) {
-			case ENG_ACT_SEND:
-				if (a->u.send.assoc_id == 0)
-					queue_answer(x, &a->u.send);
-				else
-					send_request(x, &a->u.send);
-				break;
-			case ENG_ACT_CLOCK_ADJ:
-				do_adjust(x, &a->u.adj);
-				break;
-			case ENG_ACT_CLOCK_STEP:
-				flush_all(x);
-				do_step(x, a->u.step_ns);
-				break;
-			case ENG_ACT_DRIFT:
-				x->st.drift_updates++;
-				if (x->p.drift)
-					drift_update(x->p.drift, a->u.drift_ppm, sch_now(x->p.sch));
-				break;
-			case ENG_ACT_LOG: {
-				char text[sizeof a->u.log.text];
-				memcpy(text, a->u.log.text, sizeof text);
-				text[sizeof text - 1] = '\0';
-				log_limited(a->u.log.key & ~LOG_KEY_DAEMON, log_level_of(a->u.log.level),
-					    "%s", text);
-				break;
-			}
-			case ENG_ACT_CLOSE:
-				close_assoc(x, a->u.close_assoc_id);
-				break;
-			}
-		}
+		run_list(x, x->acts, n);
 	}
 	if (!x->in_rx_batch)
 		flush_all(x);
@@ -508,11 +539,17 @@ static void eng_timer_cb(void *ctx, uint64_t id, int64_t now_mono_ns)
 void exec_check_external_step(struct exec *x)
 {
 	struct eng_now now;
-	if (exec_now(x, &now) != 0)
+	/* A step shows in a clock reading: one made since the last check (the receive path
+	 * reads the clock once per batch) is enough, else read now. */
+	if (!x->clock_read && exec_now(x, &now) != 0)
 		return;
+	x->clock_read = false;
 	int64_t d = os_clock_take_external_step(x->p.clock);
 	if (d == 0)
 		return;
+	if (exec_now(x, &now) != 0)
+		return;
+	x->clock_read = false;
 	x->st.external_steps++;
 	log_limited(LOG_KEY_STEP_SEEN, LOG_WARNING,
 		    "the %s clock was stepped by %+.6f s by someone else", x->p.clock->name,
@@ -577,7 +614,7 @@ static void deliver(struct exec *x, int fd, uint32_t assoc_id, struct assoc_slot
 				break; /* the engine replaced or closed this socket: the rest is stale */
 		}
 		x->in_rx_batch = false;
-		flush_all(x); /* the batch's answers in one sendmmsg */
+		flush_all(x); /* the batch's last answers (earlier ones left in chunks) */
 		if (n < OS_NET_BATCH || (slot && slot->fd != fd))
 			break;
 	}

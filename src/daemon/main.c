@@ -111,7 +111,18 @@ int main(int argc, char **argv)
 	else
 		log_init("gnomond", OS_LOG_SYSLOG, NULL, LOG_INFO);
 
+	o.log_to_stderr = o.debug || (o.once && !cfg->logfile[0]);
 	if (!o.foreground && !o.once) {
+		/* Refuse before detaching, while the user still sees stderr: the lock itself is
+		 * taken after (fcntl locks do not pass through fork), and checked again then. */
+		const char *pidfile = o.pidfile ? o.pidfile : cfg->pidfile;
+		long holder = 0;
+		if (pidfile && pidfile[0] && os_pidfile_probe(pidfile, &holder) == 1) {
+			daemon_refuse_locked(&o, pidfile, holder);
+			log_fini();
+			free(cfg);
+			return 1;
+		}
 		int r = os_daemonize();
 		if (r < 0) {
 			log_warnx("cannot detach: %s", strerror(-r));

@@ -169,6 +169,16 @@ static int l_read(struct os_clock *c, gn_time_ns *real_ns, int64_t *mono_ns)
 	return r;
 }
 
+static int l_read_real(struct os_clock *c, gn_time_ns *real_ns)
+{
+	struct lclock *l = (struct lclock *)c;
+	struct timespec ts;
+	if (l->sys.gettime(l->sys.ctx, CLOCK_REALTIME, &ts) != 0)
+		return -errno;
+	*real_ns = ts_ns(&ts);
+	return 0;
+}
+
 static int64_t l_take_ext(struct os_clock *c)
 {
 	struct lclock *l = (struct lclock *)c;
@@ -254,7 +264,7 @@ static int l_step(struct os_clock *c, int64_t delta_ns)
 static void l_free(struct os_clock *c) { free(c); }
 
 static const struct os_clock_ops linux_ops = {
-	.read = l_read, .map_kernel_ns = l_map, .adjust = l_adjust, .step = l_step,
+	.read = l_read, .read_real = l_read_real, .map_kernel_ns = l_map, .adjust = l_adjust, .step = l_step,
 	.state = l_state, .take_external_step_ns = l_take_ext, .free = l_free,
 };
 

@@ -74,13 +74,56 @@ static int s_read(struct os_clock *c, gn_time_ns *real_ns, int64_t *mono_ns)
 	return 0;
 }
 
+/* The model's correction at base b, without advancing it (the hot path of every packet:
+ * a kernel receive stamp, a transmit stamp). Three cases, cheapest first:
+ *   - b at or before the model's last base (a receive stamp, older than the clock reading
+ *     the loop made after receiving it): the correction there, error ≤ 500 ppm × (age of
+ *     the stamp), sub-µs;
+ *   - b before the model's next once-a-second update (a transmit stamp a few µs after the
+ *     last reading): the model's linear advance (kclk: correction grows by the rate excess
+ *     times the base time elapsed), evaluated here without copying the model; it may
+ *     differ from kclk's own rounding by 1 ns;
+ *   - else kclk_correction_ns, which runs the model forward on a copy. */
+static int64_t correction_at(const struct sclock *s, int64_t b)
+{
+	const struct kclk *k = &s->k;
+	if (b < k->last_base_ns)
+		b = k->last_base_ns;
+	if (b < k->next_second_ns) {
+		if (b == k->last_base_ns)
+			return k->corr_ns;
+		double inc = (double)(b - k->last_base_ns) * (kclk_rate_ppm(k) * 1e-6) +
+			     k->corr_frac_ns;
+		return k->corr_ns + (int64_t)floor(inc);
+	}
+	return kclk_correction_ns(k, b);
+}
+
 static gn_time_ns s_map(struct os_clock *c, gn_time_ns kernel_ns)
 {
 	struct sclock *s = (struct sclock *)c;
-	int64_t b = kernel_ns - s->ext_ns;
-	if (b < s->k.last_base_ns)
-		b = s->k.last_base_ns; /* error ≤ 500 ppm × (age of the stamp): sub-µs */
-	return kernel_ns + kclk_correction_ns(&s->k, b);
+	return kernel_ns + correction_at(s, kernel_ns - s->ext_ns);
+}
+
+/* One CLOCK_REALTIME reading mapped as a kernel stamp is, when the model's last reading is
+ * recent (the server path reads the clock in full once per receive batch, then stamps its
+ * answers). A stamp cannot tell an external step of the system clock (that needs the
+ * monotonic clock): one not yet seen would run the correction over its length. So further
+ * than OS_CLOCK_EXT_STEP_NS past the last reading (where a step smaller than that errs by
+ * at most 500 ppm of it, 0.5 µs), a full reading is made instead. */
+static int s_read_real(struct os_clock *c, gn_time_ns *real_ns)
+{
+	struct sclock *s = (struct sclock *)c;
+	struct timespec ts;
+	if (s->sys.gettime(s->sys.ctx, CLOCK_REALTIME, &ts) != 0)
+		return -errno;
+	gn_time_ns sys_ns = gn_timespec_to_ns(&ts);
+	if (sys_ns - s->ext_ns - s->k.last_base_ns > OS_CLOCK_EXT_STEP_NS) {
+		int64_t mono_ns;
+		return s_read(c, real_ns, &mono_ns);
+	}
+	*real_ns = s_map(c, sys_ns);
+	return 0;
 }
 
 /* What the kernel would accept: the same limits clock_linux applies on the way to
@@ -158,7 +201,7 @@ static int64_t s_take_ext(struct os_clock *c)
 static void s_free(struct os_clock *c) { free(c); }
 
 static const struct os_clock_ops soft_ops = {
-	.read = s_read, .map_kernel_ns = s_map, .adjust = s_adjust, .step = s_step,
+	.read = s_read, .read_real = s_read_real, .map_kernel_ns = s_map, .adjust = s_adjust, .step = s_step,
 	.state = s_state, .take_external_step_ns = s_take_ext, .free = s_free,
 };
 

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <linux/net_tstamp.h>
 #include <net/if.h>
 #include <netdb.h>
@@ -227,30 +228,56 @@ static void finish_rx(struct os_net_rx *rx, struct msghdr *mh, size_t len, sockl
 		rx->local.scope_id = rx->from.scope_id;
 }
 
-int os_net_recv(struct os_net *net, int fd, struct os_net_rx *rx, size_t n)
-{
+/* recvmmsg's headers, kept in struct os_net between calls. Names are IPv6-sized (the
+ * largest family we open); a control buffer has room for packet info and a timestamp. */
+struct rx_hdrs {
 	struct mmsghdr mm[OS_NET_BATCH];
 	struct iovec iov[OS_NET_BATCH];
-	struct sockaddr_storage names[OS_NET_BATCH];
+	struct sockaddr_in6 names[OS_NET_BATCH];
 	union {
 		char buf[CTRL_LEN];
 		struct cmsghdr align;
 	} ctrl[OS_NET_BATCH];
+};
+_Static_assert(sizeof(struct rx_hdrs) <= OS_NET_RXHDR_BYTES, "OS_NET_RXHDR_BYTES too small");
+
+/* The headers for receiving n datagrams into rx: set up in full when rx, n or the
+ * struct's address changed; else only what the kernel wrote back (lengths and flags of the
+ * headers the previous call filled) is reset. */
+static struct mmsghdr *rx_headers(struct os_net *net, struct os_net_rx *rx, size_t n)
+{
+	struct rx_hdrs *h = (struct rx_hdrs *)(void *)net->rx_hdrs;
+	if (net->rx_self != net || net->rx_bound != rx || net->rx_n < n) {
+		memset(h->mm, 0, sizeof h->mm[0] * n);
+		for (size_t i = 0; i < n; i++) {
+			h->iov[i].iov_base = rx[i].buf;
+			h->iov[i].iov_len = sizeof rx[i].buf;
+			h->mm[i].msg_hdr.msg_iov = &h->iov[i];
+			h->mm[i].msg_hdr.msg_iovlen = 1;
+			h->mm[i].msg_hdr.msg_name = &h->names[i];
+			h->mm[i].msg_hdr.msg_control = h->ctrl[i].buf;
+		}
+		net->rx_self = net;
+		net->rx_bound = rx;
+		net->rx_n = n;
+		net->rx_dirty = n;
+	}
+	for (size_t i = 0; i < net->rx_dirty; i++) { /* rx_dirty ≤ rx_n: all set up */
+		h->mm[i].msg_hdr.msg_namelen = sizeof h->names[i];
+		h->mm[i].msg_hdr.msg_controllen = sizeof h->ctrl[i].buf;
+		h->mm[i].msg_hdr.msg_flags = 0;
+	}
+	return h->mm;
+}
+
+int os_net_recv(struct os_net *net, int fd, struct os_net_rx *rx, size_t n)
+{
 	if (n > OS_NET_BATCH)
 		n = OS_NET_BATCH;
-	memset(mm, 0, sizeof mm[0] * n);
-	for (size_t i = 0; i < n; i++) {
-		iov[i].iov_base = rx[i].buf;
-		iov[i].iov_len = sizeof rx[i].buf;
-		mm[i].msg_hdr.msg_iov = &iov[i];
-		mm[i].msg_hdr.msg_iovlen = 1;
-		mm[i].msg_hdr.msg_name = &names[i];
-		mm[i].msg_hdr.msg_namelen = sizeof names[i];
-		mm[i].msg_hdr.msg_control = ctrl[i].buf;
-		mm[i].msg_hdr.msg_controllen = sizeof ctrl[i].buf;
-	}
+	struct mmsghdr *mm = rx_headers(net, rx, n);
 	if (!net->no_recvmmsg) {
 		int got = recvmmsg(fd, mm, (unsigned)n, MSG_DONTWAIT, NULL);
+		net->rx_dirty = got >= 0 ? (size_t)got : n; /* after an error: reset them all */
 		if (got >= 0) {
 			for (int i = 0; i < got; i++)
 				finish_rx(&rx[i], &mm[i].msg_hdr, mm[i].msg_len, mm[i].msg_hdr.msg_namelen);
@@ -264,6 +291,7 @@ int os_net_recv(struct os_net *net, int fd, struct os_net_rx *rx, size_t n)
 	}
 	size_t got = 0;
 	while (got < n) {
+		net->rx_dirty = got + 1;
 		ssize_t r = recvmsg(fd, &mm[got].msg_hdr, MSG_DONTWAIT);
 		if (r < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || got > 0)
@@ -404,6 +432,24 @@ int os_net_read_errqueue(int fd, gn_time_ns *ts_ns)
 		}
 	}
 	return 0;
+}
+
+int os_net_local_addrs(struct gn_addr *out, size_t cap)
+{
+	struct ifaddrs *ifa = NULL;
+	if (getifaddrs(&ifa) < 0)
+		return -errno;
+	size_t n = 0;
+	for (struct ifaddrs *i = ifa; i && n < cap; i = i->ifa_next) {
+		if (!i->ifa_addr)
+			continue;
+		socklen_t sl = i->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+			     : i->ifa_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : 0;
+		if (sl && os_net_from_sockaddr(i->ifa_addr, sl, &out[n]))
+			out[n++].port = 0;
+	}
+	freeifaddrs(ifa);
+	return (int)n;
 }
 
 void os_net_ifname(int ifindex, char *buf, size_t cap)

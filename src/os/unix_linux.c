@@ -32,6 +32,33 @@ static int make_addr(const char *path, struct sockaddr_un *sun)
 	return 0;
 }
 
+int os_unix_probe(const char *path)
+{
+	struct sockaddr_un sun;
+	int r = make_addr(path, &sun);
+	if (r < 0)
+		return r;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -errno;
+	/* Non-blocking, so a server whose backlog is full cannot hold us: EAGAIN means a
+	 * listener is there. */
+	if ((r = set_nonblock_cloexec(fd)) < 0) {
+		close(fd);
+		return r;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
+		r = 1;
+	else if (errno == EAGAIN || errno == EINPROGRESS)
+		r = 1;
+	else if (errno == ECONNREFUSED || errno == ENOENT)
+		r = 0;
+	else
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 int os_unix_listen(const char *path, mode_t mode)
 {
 	struct sockaddr_un sun;
@@ -52,11 +79,17 @@ int os_unix_listen(const char *path, mode_t mode)
 		return -errno;
 	if ((r = set_nonblock_cloexec(fd)) < 0)
 		goto fail;
-	/* A stale socket from a previous run: remove it, but only if it is a socket. */
+	/* A socket from a previous run: remove it only if it is a socket and stale. */
 	struct stat st;
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			r = -EEXIST;
+			goto fail;
+		}
+		if ((r = os_unix_probe(path)) < 0)
+			goto fail;
+		if (r == 1) {
+			r = -EADDRINUSE; /* a live server (another gnomond) answers there */
 			goto fail;
 		}
 		unlink(path);

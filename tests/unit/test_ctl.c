@@ -176,6 +176,8 @@ static void test_status(void **state)
 	assert_int_equal(v, -21);
 	assert_true(json_str(&d, json_obj_get(&d, st, "clock"), s, sizeof s));
 	assert_string_equal(s, "software (-X)");
+	assert_true(json_str(&d, json_obj_get(&d, st, "clock_discipline"), s, sizeof s));
+	assert_string_equal(s, "enabled");
 	assert_int_equal(json_type_of(&d, json_obj_get(&d, json_obj_get(&d, st, "kernel"), "unsync")),
 			 JSON_TRUE);
 	free(r);
@@ -277,6 +279,72 @@ static void test_too_many_clients(void **state)
 	free(ask(f, "{\"version\":1,\"command\":\"status\"}\n"));
 }
 
+/* `disable ntp`: the status says the clock discipline is off. */
+static void test_status_ntp_disabled(void **state)
+{
+	struct fx *f = *state;
+	struct cfg *cfg = calloc(1, sizeof *cfg);
+	*cfg = *f->cfg;
+	cfg->enable_clear |= CFG_EN_NTP;
+	struct eng_params p;
+	memset(&p, 0, sizeof p);
+	p.cfg = cfg;
+	p.rng = os_random_rng();
+	p.precision_log2 = -21;
+	struct eng_now now;
+	assert_int_equal(os_clock_read(f->clock, &now.real_ns, &now.mono_ns), 0);
+	struct eng *eng = eng_new(&p, &now);
+	assert_non_null(eng);
+	struct ctl_source src = f->src;
+	src.eng = eng;
+	char *out = malloc(CTL_MAX_REPLY);
+	const char *req = "{\"version\":1,\"command\":\"status\"}\n";
+	size_t n = ctl_handle_request(&src, req, strlen(req), out, CTL_MAX_REPLY);
+	struct json_node nodes[128];
+	struct json_doc d;
+	assert_true(json_parse(&d, out, n, nodes, 128));
+	char s[64];
+	int st = json_obj_get(&d, 0, "status");
+	assert_true(json_str(&d, json_obj_get(&d, st, "clock_discipline"), s, sizeof s));
+	assert_string_equal(s, "disabled");
+	free(out);
+	eng_free(eng);
+	free(cfg);
+}
+
+/* A second server on a live control socket is refused (-EADDRINUSE) and leaves the
+ * first alone; a stale socket (nobody listening) is taken over. */
+static void test_live_socket_not_taken(void **state)
+{
+	struct fx *f = *state;
+	int err = 0;
+	assert_int_equal(os_unix_probe(f->path), 1);
+	assert_null(ctl_new(f->sch, f->path, &f->src, &err));
+	assert_int_equal(err, -EADDRINUSE);
+	char *r = ask(f, "{\"version\":1,\"command\":\"status\"}\n");
+	assert_non_null(strstr(r, "\"status\""));
+	free(r);
+
+	char stale[200];
+	snprintf(stale, sizeof stale, "%s/stale.sock", f->dir);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_un sun;
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	assert_true(strlen(stale) < sizeof sun.sun_path);
+	memcpy(sun.sun_path, stale, strlen(stale) + 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	close(fd); /* bound, never listening, closed: the path is a stale socket */
+	assert_int_equal(os_unix_probe(stale), 0);
+	struct ctl *c2 = ctl_new(f->sch, stale, &f->src, &err);
+	assert_non_null(c2);
+	assert_int_equal(os_unix_probe(stale), 1);
+	ctl_free(c2);
+	assert_int_equal(access(stale, F_OK), -1);
+	assert_int_equal(os_unix_probe(stale), 0); /* ENOENT: nothing there */
+}
+
 static void test_handler_random_input(void **state)
 {
 	struct fx *f = *state;
@@ -308,6 +376,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_slow_client_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handler_random_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_ntp_disabled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_live_socket_not_taken, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -191,7 +191,10 @@ static void test_engine_on_in_memory_kernel(void **state)
 		      si.offset_s * 1e3, st.freq_ppm, st.status, (unsigned long long)w->answers,
 		      (unsigned long long)xs->clock_adjustments, (unsigned long long)xs->clock_steps);
 	assert_true(w->answers >= 100);
-	assert_int_equal(si.reach, 0377);
+	/* Every poll answered; the last one may still be on its way (run_for stops at the
+	 * first event after its end, which may be that poll: bit 0 not yet set). */
+	if (si.reach != 0377 && si.reach != 0376)
+		fail_msg("reach %o, want 377 (or 376 with the last answer in flight)", si.reach);
 	/* The packet path's timestamps are right: the engine measures the kernel clock's true
 	 * error (to within the 200 µs path and its asymmetry-free symmetry). */
 	assert_true(fabs(si.offset_s * 1e9 + (double)off) < 0.5 * MS);

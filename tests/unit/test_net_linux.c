@@ -404,9 +404,31 @@ static void test_loop_answers_from_dest(void **state)
 	free(f.cfg);
 }
 
+/* The local addresses (for the loop test's refids): loopback is up in any test
+ * environment, so 127.0.0.1 is among them; a tiny cap is respected. */
+static void test_local_addrs(void **state)
+{
+	(void)state;
+	struct gn_addr a[64];
+	int n = os_net_local_addrs(a, 64);
+	assert_true(n >= 1);
+	bool lo = false;
+	for (int i = 0; i < n; i++) {
+		assert_true(a[i].family == GN_AF_INET || a[i].family == GN_AF_INET6);
+		assert_int_equal(a[i].port, 0);
+		if (a[i].family == GN_AF_INET && a[i].addr[0] == 127 && a[i].addr[1] == 0 &&
+		    a[i].addr[2] == 0 && a[i].addr[3] == 1)
+			lo = true;
+	}
+	assert_true(lo);
+	assert_int_equal(os_net_local_addrs(a, 1), 1);
+	assert_int_equal(os_net_local_addrs(a, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_local_addrs),
 		cmocka_unit_test(test_answer_from_127_0_0_2),
 		cmocka_unit_test(test_answer_from_ipv6_loopback),
 		cmocka_unit_test(test_batches_sendmmsg),
