@@ -221,6 +221,16 @@ int daemon_run(const struct daemon_opts *o, const struct cfg *cfg)
 				  "would not be noticed through it", pidfile, strerror(-pid_fd));
 	}
 
+	/* -q sets the clock once (ntpdate's job): not while a running gnomond steers it. It
+	 * only probes the lock, so two -q runs do not exclude each other. */
+	if (o->once && pidfile && pidfile[0]) {
+		long holder = 0;
+		if (os_pidfile_probe(pidfile, &holder) == 1) {
+			daemon_refuse_locked(o, pidfile, holder);
+			return 1;
+		}
+	}
+
 	clock = o->no_clock ? os_clock_soft_new(NULL) : os_clock_linux_new(NULL);
 	if (!clock) {
 		log_warnx("cannot initialise the clock");

@@ -65,6 +65,9 @@ second same-pidfile "another gnomond (pid $first) is running: $tmp/run/gnomond.p
 # Without -n: refused before detaching, on the terminal's stderr.
 second detaching "another gnomond (pid $first) is running: $tmp/run/gnomond.pid is locked" \
   -c "$tmp/a.conf"
+# -q (set the clock once) is refused while a daemon runs: it would fight it.
+second once "another gnomond (pid $first) is running: $tmp/run/gnomond.pid is locked" \
+  -q -c "$tmp/a.conf"
 # Another pid file, the same control socket: the live socket is not taken over.
 cat >"$tmp/c.conf" <<CONF
 port 12803
