@@ -29,6 +29,7 @@
 #include "srv.h"
 
 struct eng;
+struct auth_crypto; /* auth.h */
 
 /* One event's notion of time. real_ns is the clock being disciplined (the system clock,
  * or the software clock of -X) as read now; mono_ns is the monotonic clock, which timers
@@ -67,11 +68,19 @@ struct eng_params {
 	 * test_fail[ASC_T_LOOP]. Zero entries are ignored; at most ENG_MAX_LOCAL_REFIDS. */
 	uint32_t local_refids[ENG_MAX_LOCAL_REFIDS];
 	unsigned n_local_refids;
+	/* MD5 for the refid of an IPv6 system peer (RFC 5905 §7.3: the first four octets of
+	 * the MD5 of the address), through the crypto seam of auth.h; must outlive the engine.
+	 * NULL (the simulator): a stable FNV-1a hash instead, which no other implementation
+	 * would recognise in a loop test. */
+	const struct auth_crypto *crypto;
 };
 
-/* The refid an address has as a system peer (RFC 5905 §7.3): IPv4 its 32 bits, IPv6 a
- * stable 32-bit hash of its 16 octets (FNV-1a, docs/discipline.md). For filling
- * eng_params.local_refids with the local IPv6 addresses. */
+/* The refid an address has as a system peer (RFC 5905 §7.3): IPv4 its 32 bits, IPv6 the
+ * first four octets of the MD5 of its 16 octets through crypto, or, where crypto is NULL
+ * or fails, a stable FNV-1a hash. For filling eng_params.local_refids with the local IPv6
+ * addresses, pass the same crypto as eng_params.crypto. */
+uint32_t eng_addr_refid_crypto(const struct auth_crypto *crypto, const struct gn_addr *a);
+/* The same without crypto (FNV-1a for IPv6). */
 uint32_t eng_addr_refid(const struct gn_addr *a);
 
 struct eng *eng_new(const struct eng_params *params, const struct eng_now *now);

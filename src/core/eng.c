@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "asc.h"
+#include "auth.h"
 #include "cls.h"
 #include "cmb.h"
 #include "dsc.h"
@@ -447,13 +448,22 @@ static void clock_select(struct eng *e, int64_t now_mono, struct select_out *out
 	out->ok = true;
 }
 
+uint32_t eng_addr_refid_crypto(const struct auth_crypto *crypto, const struct gn_addr *a)
+{
+	REQUIRE(a != NULL);
+	uint32_t r;
+	if (a->family == GN_AF_INET6 && crypto != NULL && auth_refid_ipv6(crypto, a->addr, &r))
+		return r; /* RFC 5905 §7.3: first four octets of the MD5 of the address */
+	return eng_addr_refid(a);
+}
+
 uint32_t eng_addr_refid(const struct gn_addr *a)
 {
 	REQUIRE(a != NULL);
 	if (a->family == GN_AF_INET)
 		return gn_addr_ipv4_u32(a);
-	/* RFC 5905 §7.3 asks for the first four octets of the MD5 of the IPv6 address; the
-	 * core has no MD5 yet, so fold the address (FNV-1a) into a stable 32-bit tag. */
+	/* Without the crypto seam (the simulator): fold the address (FNV-1a) into a stable
+	 * 32-bit tag instead of RFC 5905 §7.3's MD5. */
 	uint32_t h = 2166136261u;
 	for (unsigned i = 0; i < 16; i++) {
 		h ^= a->addr[i];
@@ -541,7 +551,7 @@ static void sys_update(struct eng *e, const struct eng_now *now, const struct se
 		li[i] = e->assoc[so->surv[i]].leap;
 	e->leap_vote = leap_vote_count(li, nli);
 	e->stratum = (uint8_t)(p->stratum + 1);
-	e->refid = eng_addr_refid(&p->addr);
+	e->refid = eng_addr_refid_crypto(e->params.crypto, &p->addr);
 	e->reftime = ntp_ts64_from_ns(now->real_ns);
 	e->offset_s = so->cmb.offset_s;
 	e->jitter_s = so->cmb.jitter_s;

@@ -141,7 +141,7 @@ static void fill_local_refids(struct eng_params *p)
 	for (int i = 0; i < n && p->n_local_refids < ENG_MAX_LOCAL_REFIDS; i++) {
 		if (gn_addr_is_loopback(&a[i]))
 			continue;
-		uint32_t r = eng_addr_refid(&a[i]);
+		uint32_t r = eng_addr_refid_crypto(p->crypto, &a[i]);
 		bool dup = r == 0;
 		for (unsigned k = 0; k < p->n_local_refids && !dup; k++)
 			dup = p->local_refids[k] == r;
@@ -247,6 +247,16 @@ int daemon_run(const struct daemon_opts *o, const struct cfg *cfg)
 	params.slew_only = o->slew_only;
 	params.rng.fill(params.rng.ctx, params.srv_secret, sizeof params.srv_secret);
 	params.have_srv_secret = true; /* the server's MRU hash key (srv_set_secret) */
+	/* OpenSSL behind auth.h's seam: MD5 for IPv6 refids (RFC 5905 §7.3), SHA-1 for the
+	 * leap file. Without it both degrade (a hash refid, no leap file), with a warning. */
+	memset(&seam, 0, sizeof seam);
+	co = crypto_openssl_new();
+	if (co && crypto_openssl_has(co, AUTH_ALG_MD5)) {
+		seam = crypto_openssl_seam(co);
+		params.crypto = &seam;
+	} else {
+		log_warnx("MD5 is not available from OpenSSL: IPv6 refids are a local hash");
+	}
 	fill_local_refids(&params);
 	struct eng_now now;
 	if (os_clock_read(clock, &now.real_ns, &now.mono_ns) != 0) {
@@ -264,9 +274,7 @@ int daemon_run(const struct daemon_opts *o, const struct cfg *cfg)
 	if (params.have_drift)
 		log_info("drift file %s: %+.3f ppm", cfg->driftfile, params.drift_ppm);
 	/* The leap file (leapfile.h): read now, handed to the engine, re-read hourly. */
-	memset(&seam, 0, sizeof seam);
 	if (cfg->leapfile[0]) {
-		co = crypto_openssl_new();
 		if (!co || !crypto_openssl_has(co, AUTH_ALG_SHA1))
 			log_warnx("leap file %s: SHA-1 is not available from OpenSSL; the file cannot "
 				  "be checked and is not used", cfg->leapfile);

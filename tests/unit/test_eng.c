@@ -23,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "cfg.h"
+#include "crypto_openssl.h"
 #include "eng.h"
 #include "kclk.h"
 #include "pkt.h"
@@ -914,6 +916,25 @@ static void test_no_stale_star_after_step(void **state)
 	eng_free(f.eng);
 }
 
+/* RFC 5905 §7.3: an IPv6 system peer's refid is the first four octets of the MD5 of its
+ * address (::1 → cf404dc8, as ntpd computes it), through the crypto seam; IPv4 is the
+ * address itself; without a seam a stable local hash stands in. */
+static void test_ipv6_refid_md5(void **state)
+{
+	(void)state;
+	struct crypto_openssl *co = crypto_openssl_new();
+	assert_non_null(co);
+	struct auth_crypto seam = crypto_openssl_seam(co);
+	struct gn_addr v6, v4;
+	assert_true(gn_addr_parse("::1", 123, &v6));
+	assert_true(gn_addr_parse("192.0.2.1", 123, &v4));
+	assert_int_equal(eng_addr_refid_crypto(&seam, &v6), 0xcf404dc8u);
+	assert_int_equal(eng_addr_refid_crypto(&seam, &v4), 0xc0000201u);
+	assert_int_equal(eng_addr_refid_crypto(NULL, &v6), eng_addr_refid(&v6));
+	assert_int_not_equal(eng_addr_refid(&v6), 0xcf404dc8u);
+	crypto_openssl_free(co);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -929,6 +950,7 @@ int main(void)
 		cmocka_unit_test(test_panic_does_not_exit),
 		cmocka_unit_test(test_disable_ntp_never_steers),
 		cmocka_unit_test(test_loop_any_local_address),
+		cmocka_unit_test(test_ipv6_refid_md5),
 		cmocka_unit_test(test_root_distance_counted),
 		cmocka_unit_test(test_no_stale_star_after_step),
 		cmocka_unit_test(test_lan_closed_loop),
