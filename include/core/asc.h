@@ -124,4 +124,12 @@ double asc_sel_dist(const struct asc *a, int64_t now_mono_ns);
 /* A step of the disciplined clock: the filter's offsets shift, the request out is stale. */
 void asc_stepped(struct asc *a, int64_t delta_ns);
 
+/* Added (H2, a disturbed clock: docs/leap-dns-drift.md): poll again with a burst of
+ * ASC_BURST requests (as iburst), the first at at_mono_ns, whatever the configuration's
+ * burst/iburst. An answer to the request in flight is no longer expected (it would be
+ * dropped as bogus). The reachability register is not shifted by the burst's requests. */
+void asc_burst_now(struct asc *a, int64_t at_mono_ns);
+/* Added (H2): end a burst early; the next request at next_mono_ns (a new poll). */
+void asc_burst_stop(struct asc *a, int64_t next_mono_ns);
+
 #endif

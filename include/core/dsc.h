@@ -5,17 +5,18 @@
  * and panic rules of RFC 5905 §11.3 and the poll interval it recommends.
  *
  * Two algorithms behind one interface (docs/discipline.md explains the choice):
- *   DSC_ALGO_GNOMON (default): weighted linear regression of phase and frequency over the
- *     recent samples, each weighted by how far its delay exceeds the least delay seen;
- *     the window (8 to 512 samples) is the one that has lately predicted new samples best,
- *     and a runs test on the residuals drops samples the line no longer fits.
+ *   DSC_ALGO_GNOMON (default): phase and frequency estimated from every sample, each
+ *     weighted by how far its delay exceeds the least delay seen, by a bank of Kalman
+ *     filters, one per assumed rate of the oscillator's frequency wander (a random walk);
+ *     the filters are mixed by how well each has lately predicted the new samples (their
+ *     likelihood), so the averaging time follows the oscillator without hard windows.
  *     The estimated offset is slewed away fast (tick up to 8 %), the frequency set
  *     directly. Every adjustment the engine made is integrated (U(t)), so samples stay
  *     comparable whatever was done to the clock in between.
  *   DSC_ALGO_RFC: the hybrid PLL/FLL of RFC 5905 §11.3 and Appendix A.5.6 (local_clock,
  *     clock_adjust once a second, the poll-adjust rule), kept as the reference.
  *
- * Owns: its sample window and the record of what it told the clock. Pure, no allocation.
+ * Owns: its filter bank and the record of what it told the clock. Pure, no allocation.
  * Does not own: the kernel (the caller executes the clk_adj), choosing sources.
  */
 #ifndef DSC_H
@@ -30,8 +31,7 @@
 #define DSC_WATCH_S 300.0       /* stepout (ntpd's default; RFC 5905 WATCH is 900) */
 #define DSC_PANICT_S 1000.0     /* RFC 5905 §11.3 PANICT */
 #define DSC_MAX_SLEW 0.08       /* fastest slew, fraction (tick within Linux's ±10 %) */
-#define DSC_NSAMPLES 512        /* regression window at most */
-#define DSC_NWIN 7              /* candidate windows: 8, 16, ... 512 samples */
+#define DSC_NMODEL 21           /* wander rates assumed: 1e-24 * 4^k s^-1, k = 0..20 */
 
 enum dsc_algo { DSC_ALGO_GNOMON = 0, DSC_ALGO_RFC = 1 };
 
@@ -54,11 +54,13 @@ enum dsc_result {
 	DSC_PANIC,      /* offset beyond the panic threshold: the caller stops following */
 };
 
-struct dsc_sample {
-	double t_s;     /* monotonic, seconds since dsc_init */
-	double x_s;     /* offset + U(t): the offset the unsteered clock would show */
-	double w;       /* weight 1/sigma^2 */
-	double sigma_s;
+/* One Kalman filter of the bank: the state is x, the offset the unsteered clock would
+ * show (offset + U(t)), and its rate, at the time of the last sample (dsc.kf_t_s). */
+struct dsc_kf {
+	double x_s, rate;       /* phase (s) and frequency (s/s) */
+	double pxx, pxr, prr;   /* their covariance (s^2, s, 1), in the samples' sigma scale */
+	double mean_ln_s;       /* running mean of ln S (S: the predicted innovation variance) */
+	double mean_nis;        /* running mean of nu^2 / S (normalised innovation squared) */
 };
 
 struct dsc {
@@ -71,17 +73,16 @@ struct dsc {
 	double base_rate;       /* frequency correction (s/s) without the slew part */
 	double p_rate, p_int_s; /* the slew part alone (rate - base_rate) and its integral P */
 	int64_t slew_end_ns;    /* 0 = none */
-	/* gnomon algorithm */
-	struct dsc_sample s[DSC_NSAMPLES];
-	unsigned n, head;       /* ring: s[(head + i) % N], i = 0 oldest */
-	unsigned fit_n;         /* samples used by the last fit */
+	/* gnomon algorithm: the bank of filters, one per assumed wander rate */
+	struct dsc_kf kf[DSC_NMODEL];
+	double kf_t_s;          /* time of their state, seconds since dsc_init */
+	unsigned kf_n;          /* samples since the last reset (0: the bank is empty) */
+	unsigned kf_scored;     /* predictions scored since the last reset */
+	double kf_w[DSC_NMODEL]; /* the mixture's weights at the last update */
 	double fit_sigma_s;     /* estimated error of the offset prediction */
+	double mem_s;           /* the estimate's averaging time, s: sqrt(3 var(x) / var(rate)) */
+	double gap_polls;       /* mean spacing of the samples, in poll intervals (0: none yet) */
 	int poll_count;
-	/* window choice: for each candidate window (newest 8, 16, ... 512 samples) the
-	 * running mean of its weighted squared error in predicting the next sample */
-	double win_score[DSC_NWIN];
-	unsigned win_count[DSC_NWIN];
-	unsigned win_used;      /* samples in the window chosen last */
 	/* shared state (RFC names) */
 	int state;              /* NSET, FSET, SPIK, FREQ, SYNC (RFC 5905 A.5.6) */
 	bool first_done;        /* a first correction was made (panic -g) */

@@ -127,7 +127,16 @@ struct eng_rx {
 void eng_on_packet(struct eng *eng, const struct eng_now *now, const struct eng_rx *rx);
 void eng_on_timer(struct eng *eng, const struct eng_now *now);
 /* The clock was stepped by delta_ns (by us after an ENG_ACT_STEP, or noticed by the loop as
- * an external step when external is true). Every stored timestamp is corrected here. */
+ * an external step when external is true). Every stored timestamp is corrected here.
+ * An external step (H2, docs/leap-dns-drift.md): a step of ±1 s within seconds of the leap
+ * the engine armed is the kernel's leap second (the sources leap too: nothing else
+ * changes); any other is a disturbed clock (a resumed guest whose agent set the time,
+ * someone's `date -s`): the filters are emptied, every source is polled at once with a
+ * burst, and, once synchronised before, the clock is stepped without the stepout wait if
+ * the burst's samples agree on an offset above the step threshold, even beyond the panic
+ * threshold (the discipline's record and frequency kept); else slewed (its record
+ * dropped, the frequency kept). The same restart follows when every source jumps at once
+ * without an external step (a paused or migrated machine). */
 void eng_on_clock_stepped(struct eng *eng, const struct eng_now *now, int64_t delta_ns, bool external);
 /* A transmit timestamp for a packet sent earlier (kernel TX timestamp), if available. */
 void eng_on_tx_timestamp(struct eng *eng, uint32_t assoc_id, ntp_ts64 xmt_wire, gn_time_ns tx_ns);
@@ -204,6 +213,14 @@ struct eng_status {
 	 * '*', 0 = none) and offset_s is the selection's combined offset of this clock.
 	 * A ctl line: "clock discipline: disabled (disable ntp)". */
 	bool ntp_disabled;
+	/* Added (H2, docs/leap-dns-drift.md "Suspended, resumed and migrated machines"):
+	 * restarts_ext: external steps of the clock (eng_on_clock_stepped with external, not
+	 * the kernel's leap) after which every source was polled again at once with a burst;
+	 * jumps: times every source showed the same large offset at once (a paused or migrated
+	 * machine) and the clock was stepped; jump_alarms: one source's jump that the burst did
+	 * not confirm; kernel_leaps: leap seconds the kernel inserted or deleted, as seen in an
+	 * external step of ±1 s at the armed leap. */
+	uint32_t restarts_ext, jumps, jump_alarms, kernel_leaps;
 };
 void eng_status(const struct eng *eng, const struct eng_now *now, struct eng_status *out);
 

@@ -238,3 +238,19 @@ void asc_stepped(struct asc *a, int64_t delta_ns)
 	flt_clear(&a->flt);
 	a->xmt_ns += delta_ns;
 }
+
+void asc_burst_now(struct asc *a, int64_t at_mono_ns)
+{
+	a->xmt_wire = 0;
+	/* asc_poll counts down from here without shifting reach (not a new poll) */
+	a->burst_left = ASC_BURST;
+	a->next_poll_mono_ns = at_mono_ns;
+}
+
+void asc_burst_stop(struct asc *a, int64_t next_mono_ns)
+{
+	if (a->burst_left == 0)
+		return;
+	a->burst_left = 0;
+	a->next_poll_mono_ns = next_mono_ns;
+}

@@ -29,16 +29,22 @@ enum { ST_NSET, ST_FSET, ST_SPIK, ST_FREQ, ST_SYNC }; /* RFC 5905 A.5.6 */
 
 #define GN_MIN_SLEW_S 1.0      /* shortest slew: one second */
 #define GN_FREQ_ONLY_RATE 450e-6 /* below this the kernel frequency alone slews */
-#define GN_WIN_MIN 8u          /* smallest candidate window, samples */
-#ifndef GN_SCORE_AVG
-#define GN_SCORE_AVG 64.0      /* updates averaged in a window's prediction score */
+#ifndef GN_Q_MIN
+#define GN_Q_MIN 1e-24         /* slowest wander rate of the bank, s^-1 (frequency variance
+                                * per second; the simulator's oscillator: 1e-18) */
 #endif
-#define GN_SCORE_MIN 16u       /* predictions a window needs before it can be chosen */
-#define GN_SCORE_CLIP 25.0     /* one sample counts at most this (in sigma^2) */
+#define GN_RATE_PRIOR MAXFREQ_S /* frequency uncertainty before the first sample, s/s */
+#ifndef GN_SCORE_AVG
+#define GN_SCORE_AVG 64.0      /* predictions in a filter's running likelihood */
+#endif
+#define GN_GAP_AVG 16.0        /* samples in the running mean of their spacing */
+#define GN_GAP_BURST 0.125     /* closer samples (in poll intervals) come from a burst */
+#define GN_SCORE_SKIP 3u       /* samples before predictions are scored (the prior's) */
+#define GN_SCORE_MIN 16u       /* scored predictions before the filters are mixed */
 #define GN_POLL_UP 8           /* consecutive updates asking for a longer poll */
 #define GN_POLL_DOWN 4         /* consecutive updates asking for a shorter poll */
-#ifndef GN_SPAN_POLLS
-#define GN_SPAN_POLLS 128.0    /* intervals the best window must span at the longer poll */
+#ifndef GN_POLL_TARGET
+#define GN_POLL_TARGET 12.0    /* samples the estimate's averaging time should hold */
 #endif
 
 
@@ -109,86 +115,104 @@ void dsc_init(struct dsc *d, const struct dsc_params *p, int64_t now_ns, struct 
 	adj->status = CLK_STA_UNSYNC;
 }
 
-/* --- gnomon: weighted regression with a runs test --- */
-struct fit {
-	double a, b, tbar, k, W, Stt;
-	unsigned n;
-};
+/* --- gnomon: a bank of Kalman filters, mixed by their likelihood --- */
 
-static const struct dsc_sample *smp(const struct dsc *d, unsigned i)
+/* The model (docs/discipline.md): x(t), the offset the unsteered clock would show, moves at
+ * a rate r that takes a random walk (the oscillator's frequency wander, variance q per
+ * second); each sample measures x with its own error sigma (from its delay). For a known
+ * q the Kalman filter gives the best estimate of x and r from every sample so far, and
+ * forgets old samples exactly as fast as the wander makes them stale. q is not known, so
+ * the bank runs one filter per q (factors of 4 apart) and mixes them by how likely each
+ * made the samples it predicted: the filters' running log-likelihood, with the scale of
+ * the sigmas fitted too (only their ratios are trusted), over the last GN_SCORE_AVG
+ * predictions. */
+static double gn_q(unsigned m)
 {
-	return &d->s[(d->head + i) % DSC_NSAMPLES];
+	return ldexp(GN_Q_MIN, 2 * (int)m); /* GN_Q_MIN * 4^m */
 }
 
-/* Fit the newest m samples. */
-static void fit_last(const struct dsc *d, unsigned m, struct fit *f)
+static void kf_start(struct dsc *d, double t_s, double x_s, double var, double rate)
 {
-	unsigned first = d->n - m;
-	double W = 0, st = 0, sx = 0;
-	for (unsigned i = first; i < d->n; i++) {
-		const struct dsc_sample *s = smp(d, i);
-		W += s->w;
-		st += s->w * s->t_s;
-		sx += s->w * s->x_s;
+	for (unsigned m = 0; m < DSC_NMODEL; m++) {
+		struct dsc_kf *k = &d->kf[m];
+		memset(k, 0, sizeof *k);
+		k->x_s = x_s;
+		k->rate = rate;
+		k->pxx = var;
+		k->prr = GN_RATE_PRIOR * GN_RATE_PRIOR;
+		d->kf_w[m] = m == 0 ? 1.0 : 0.0;
 	}
-	f->W = W;
-	f->tbar = st / W;
-	double xbar = sx / W, Stt = 0, Stx = 0;
-	for (unsigned i = first; i < d->n; i++) {
-		const struct dsc_sample *s = smp(d, i);
-		double dt = s->t_s - f->tbar;
-		Stt += s->w * dt * dt;
-		Stx += s->w * dt * (s->x_s - xbar);
-	}
-	f->Stt = Stt;
-	f->n = m;
-	f->a = xbar;
-	f->b = (m >= 2 && Stt > 1e-12) ? Stx / Stt : d->base_rate;
-	double chi = 0;
-	for (unsigned i = first; i < d->n; i++) {
-		const struct dsc_sample *s = smp(d, i);
-		double r = s->x_s - f->a - f->b * (s->t_s - f->tbar);
-		chi += s->w * r * r;
-	}
-	f->k = m > 2 ? chi / (double)(m - 2) : 1.0;
-	if (f->k < 1.0)
-		f->k = 1.0; /* never claim better than the samples' own error */
+	d->kf_t_s = t_s;
+	d->kf_n = 1;
+	d->kf_scored = 0;
 }
 
-/* Wald-Wolfowitz runs test on the residual signs: true when there are too few runs for
- * the residuals to be noise around the line (z < -1.65, one-sided 5 %). */
-static bool too_few_runs(const struct dsc *d, const struct fit *f)
+/* Predict every filter to t_s, score its prediction of the sample x_s (variance var),
+ * and take the sample in. */
+static void kf_update(struct dsc *d, double t_s, double x_s, double var)
 {
-	unsigned first = d->n - f->n, npos = 0, nneg = 0, runs = 0;
-	int prev = 0;
-	for (unsigned i = first; i < d->n; i++) {
-		const struct dsc_sample *s = smp(d, i);
-		double r = s->x_s - f->a - f->b * (s->t_s - f->tbar);
-		int sg = r >= 0 ? 1 : -1;
-		if (sg > 0)
-			npos++;
-		else
-			nneg++;
-		if (sg != prev)
-			runs++;
-		prev = sg;
+	double dt = t_s - d->kf_t_s;
+	/* samples of several sources may come a little out of order (their exchanges'
+	 * midpoints): the state moves back exactly, but no wander is taken off */
+	double dq = dt > 0 ? dt : 0;
+	bool score = d->kf_n >= GN_SCORE_SKIP;
+	double avg = d->kf_scored < GN_SCORE_AVG ? (double)(d->kf_scored + 1) : GN_SCORE_AVG;
+	for (unsigned m = 0; m < DSC_NMODEL; m++) {
+		struct dsc_kf *k = &d->kf[m];
+		double q = gn_q(m);
+		k->x_s += k->rate * dt;
+		k->pxx += 2.0 * dt * k->pxr + dt * dt * k->prr + q * dq * dq * dq / 3.0;
+		k->pxr += dt * k->prr + q * dq * dq / 2.0;
+		k->prr += q * dq;
+		double nu = x_s - k->x_s, s = k->pxx + var;
+		if (score) {
+			k->mean_ln_s += (log(s) - k->mean_ln_s) / avg;
+			k->mean_nis += (nu * nu / s - k->mean_nis) / avg;
+		}
+		double kx = k->pxx / s, kr = k->pxr / s;
+		k->x_s += kx * nu;
+		k->rate += kr * nu;
+		double pxx = k->pxx, pxr = k->pxr;
+		k->pxx = pxx - kx * pxx;
+		k->pxr = pxr - kx * pxr;
+		k->prr -= kr * pxr;
+		if (k->pxx < 0)
+			k->pxx = 0;
+		if (k->prr < 1e-40)
+			k->prr = 1e-40;
 	}
-	if (npos == 0 || nneg == 0)
-		return f->n >= 6;
-	double n = (double)(npos + nneg);
-	double mu = 2.0 * npos * nneg / n + 1.0;
-	double var = (mu - 1.0) * (mu - 2.0) / (n - 1.0);
-	if (var <= 0)
-		return false;
-	return ((double)runs - mu) / sqrt(var) < -1.65;
-}
-
-static void drop_oldest(struct dsc *d, unsigned k)
-{
-	if (k > d->n)
-		k = d->n;
-	d->head = (d->head + k) % DSC_NSAMPLES;
-	d->n -= k;
+	if (score)
+		d->kf_scored++;
+	/* samples per poll interval (several sources, lost answers): a running mean of the
+	 * gap between samples in units of the poll interval, leaving out the bursts' */
+	double g = dt / ldexp(1.0, d->poll_log2);
+	if (g > GN_GAP_BURST) {
+		d->gap_polls = d->gap_polls > 0 ? d->gap_polls + (g - d->gap_polls) / GN_GAP_AVG : g;
+	}
+	d->kf_t_s = t_s;
+	d->kf_n++;
+	/* the mixture: weights from the profile log-likelihood over the scored predictions,
+	 * -n/2 (mean ln S + ln mean nu^2/S); until there are enough, the slowest-forgetting
+	 * filter alone (all samples, a plain weighted regression) */
+	if (d->kf_scored < GN_SCORE_MIN) {
+		for (unsigned m = 0; m < DSC_NMODEL; m++)
+			d->kf_w[m] = m == 0 ? 1.0 : 0.0;
+		return;
+	}
+	double sc[DSC_NMODEL], best = INFINITY, sum = 0;
+	for (unsigned m = 0; m < DSC_NMODEL; m++) {
+		const struct dsc_kf *k = &d->kf[m];
+		sc[m] = k->mean_ln_s + log(k->mean_nis > 1e-300 ? k->mean_nis : 1e-300);
+		if (sc[m] < best)
+			best = sc[m];
+	}
+	double n = d->kf_scored < GN_SCORE_AVG ? (double)d->kf_scored : GN_SCORE_AVG;
+	for (unsigned m = 0; m < DSC_NMODEL; m++) {
+		d->kf_w[m] = exp(-0.5 * n * (sc[m] - best));
+		sum += d->kf_w[m];
+	}
+	for (unsigned m = 0; m < DSC_NMODEL; m++)
+		d->kf_w[m] /= sum;
 }
 
 static enum dsc_result gn_update(struct dsc *d, int64_t now_ns, int64_t t_ns, double offset_s,
@@ -197,65 +221,39 @@ static enum dsc_result gn_update(struct dsc *d, int64_t now_ns, int64_t t_ns, do
 	u_advance(d, now_ns);
 	if (sigma_s < 1e-9)
 		sigma_s = 1e-9;
-	if (d->n == DSC_NSAMPLES)
-		drop_oldest(d, 1);
 	double t_new = ns_to_s(t_ns - d->epoch_ns);
 	double x_new = offset_s + u_at(d, t_ns);
-	/* score every candidate window on how well it predicted this sample */
-	for (unsigned j = 0; j < DSC_NWIN; j++) {
-		unsigned m = GN_WIN_MIN << j;
-		if (d->n < 3 || (m > d->n && (j == 0 || (GN_WIN_MIN << (j - 1)) >= d->n)))
-			continue; /* the same fit as a smaller window */
-		struct fit fj;
-		fit_last(d, m < d->n ? m : d->n, &fj);
-		double e = x_new - fj.a - fj.b * (t_new - fj.tbar);
-		double v = e * e / (sigma_s * sigma_s);
-		if (v > GN_SCORE_CLIP)
-			v = GN_SCORE_CLIP;
-		d->win_score[j] += (v - d->win_score[j]) / (d->win_count[j] < GN_SCORE_AVG ? (double)(d->win_count[j] + 1) : GN_SCORE_AVG);
-		d->win_count[j]++;
-	}
-	struct dsc_sample *s = &d->s[(d->head + d->n) % DSC_NSAMPLES];
-	s->t_s = t_new;
-	s->x_s = x_new;
-	s->sigma_s = sigma_s;
-	s->w = 1.0 / (sigma_s * sigma_s);
-	d->n++;
+	double var = sigma_s * sigma_s;
+	if (d->kf_n == 0)
+		kf_start(d, t_new, x_new, var, d->base_rate);
+	else
+		kf_update(d, t_new, x_new, var);
 
-	/* the window: the candidate that has predicted best lately (all samples until the
-	 * candidates have a record) */
-	unsigned use = d->n;
-	double best = INFINITY;
-	for (unsigned j = 0; j < DSC_NWIN; j++) {
-		unsigned m = GN_WIN_MIN << j;
-		if (d->win_count[j] >= GN_SCORE_MIN && d->win_score[j] < best) {
-			best = d->win_score[j];
-			use = m < d->n ? m : d->n;
-		}
-	}
-	struct fit f;
-	fit_last(d, use, &f);
-	d->win_used = use;
-	/* a runs test on the chosen window: too few sign changes means the line no longer
-	 * fits (the frequency moved), so the older samples are dropped for good */
-	bool shrunk = false;
-	while (f.n > 2 * GN_WIN_MIN && too_few_runs(d, &f)) {
-		unsigned keep = f.n / 2;
-		drop_oldest(d, d->n - keep);
-		fit_last(d, keep, &f);
-		shrunk = true;
-	}
+	/* the mixed estimate, at now */
 	double now_s = ns_to_s(now_ns - d->epoch_ns);
-	double dt = now_s - f.tbar;
-	double theta_now = f.a + f.b * dt - u_at(d, now_ns);
-	d->fit_sigma_s = sqrt(f.k / f.W + (f.n >= 2 && f.Stt > 0 ? f.k / f.Stt * dt * dt : 0.0));
-	d->fit_n = f.n;
-	double base = f.b;
+	double dt = now_s - d->kf_t_s;
+	double x_now = 0, rate = 0, pxx = 0, prr = 0, sig2 = 0;
+	for (unsigned m = 0; m < DSC_NMODEL; m++) {
+		const struct dsc_kf *k = &d->kf[m];
+		double w = d->kf_w[m];
+		if (w == 0)
+			continue;
+		x_now += w * (k->x_s + k->rate * dt);
+		rate += w * k->rate;
+		pxx += w * k->pxx;
+		prr += w * k->prr;
+		double c = k->mean_nis > 0 ? k->mean_nis : 1.0;
+		sig2 += w * c * (k->pxx + 2.0 * dt * k->pxr + dt * dt * k->prr);
+	}
+	double theta_now = x_now - u_at(d, now_ns);
+	d->fit_sigma_s = sqrt(sig2);
+	d->mem_s = d->kf_n >= 2 && prr > 0 ? sqrt(3.0 * pxx / prr) : 0.0;
+	double base = rate;
 	if (base > MAXFREQ_S)
 		base = MAXFREQ_S;
 	if (base < -MAXFREQ_S)
 		base = -MAXFREQ_S;
-	if (f.n >= 2) {
+	if (d->kf_n >= 2) {
 		double old = d->base_rate;
 		d->base_rate = base;
 		double dw = (base - old) * 1e6;
@@ -269,22 +267,29 @@ static enum dsc_result gn_update(struct dsc *d, int64_t now_ns, int64_t t_ns, do
 		tau = GN_MIN_SLEW_S;
 	set_rate(d, now_ns, d->base_rate + theta_now / tau, adj);
 	d->slew_end_ns = now_ns + (int64_t)(tau * 1e9);
+	/* U(t) counts the slew on the monotonic clock, which may itself run at the
+	 * disciplined rate (Linux's CLOCK_MONOTONIC is slewed with the clock): then what the
+	 * slew really did differs from what U counts by up to the slew's rate times its size
+	 * (8 ms of the initial 0.1 s at 8 %). The filters take that as phase uncertainty;
+	 * for ordinary slews (microseconds at ppm rates) it is nothing. */
+	double slew_unc = theta_now * theta_now / tau;
+	for (unsigned m = 0; m < DSC_NMODEL; m++)
+		d->kf[m].pxx += slew_unc * slew_unc;
 
-
-	/* poll: the window that predicts best says how long the oscillator stays predictable
-	 * (about its Allan intercept, where averaging more stops helping). Poll less often only
-	 * while that time would still hold GN_SPAN_POLLS of the longer intervals; more often
-	 * when it holds fewer than a quarter of that at the present one. */
-	double span = f.n >= 2 ? smp(d, d->n - 1)->t_s - smp(d, d->n - f.n)->t_s : 0.0;
-	double pollt = ldexp(1.0, d->poll_log2);
-	if (shrunk || (d->n >= 2 * GN_WIN_MIN && span < GN_SPAN_POLLS / 4.0 * pollt &&
-		       d->win_used < d->n)) {
+	/* poll: the filters' averaging time (mem_s) is how long the oscillator stays
+	 * predictable at this noise (about its Allan intercept). Poll less often while that
+	 * time would still hold GN_POLL_TARGET samples at the longer interval, more often
+	 * when it holds fewer than that at the present one. (A sample comes every
+	 * gap_polls poll intervals: about 1 with one source, 1/2 with two.) */
+	double pollt = ldexp(1.0, d->poll_log2) * (d->gap_polls > 0 ? d->gap_polls : 1.0);
+	bool known = d->kf_scored >= GN_SCORE_MIN;
+	if (known && d->mem_s < GN_POLL_TARGET * pollt) {
 		if (--d->poll_count <= -GN_POLL_DOWN) {
 			d->poll_count = 0;
 			if (d->poll_log2 > d->p.minpoll_log2)
 				d->poll_log2--;
 		}
-	} else if (span >= GN_SPAN_POLLS * 2.0 * pollt) {
+	} else if (known && d->mem_s >= GN_POLL_TARGET * 2.0 * pollt) {
 		if (++d->poll_count >= GN_POLL_UP) {
 			d->poll_count = 0;
 			if (d->poll_log2 < d->p.maxpoll_log2)
@@ -310,10 +315,11 @@ static enum dsc_result rfc_update(struct dsc *d, int64_t t_ns, double offset_s, 
 	case ST_FREQ:
 		if (mu < d->p.stepout_s)
 			return DSC_IGNORED;
-		/* direct frequency measurement: what is left after the slew is the drift */
+		/* direct frequency measurement: what is left after the slew is the drift;
+		 * then on into the PLL/FLL update as RFC 5905 A.5.6.1 does */
 		d->freq_rfc += (offset_s - d->offset_s) / mu;
 		d->state = ST_SYNC;
-		break;
+		/* fall through */
 	default: {
 		double dfreq = 0.0;
 		if (pollt > RFC_ALLAN / 2.0) { /* FLL above half the Allan intercept */
@@ -373,11 +379,9 @@ static void rfc_second(struct dsc *d, int64_t now_ns, struct clk_adj *adj)
 
 static void reset_samples(struct dsc *d)
 {
-	memset(d->win_score, 0, sizeof d->win_score);
-	memset(d->win_count, 0, sizeof d->win_count);
-	d->n = 0;
-	d->head = 0;
-	d->fit_n = 0;
+	d->kf_n = 0;
+	d->kf_scored = 0;
+	d->mem_s = 0;
 }
 
 enum dsc_result dsc_update(struct dsc *d, int64_t now_ns, int64_t t_ns, double offset_s,
@@ -410,6 +414,13 @@ enum dsc_result dsc_update(struct dsc *d, int64_t now_ns, int64_t t_ns, double o
 		case ST_FREQ:
 			if (mu < d->p.stepout_s)
 				return DSC_IGNORED;
+			/* RFC 5905 A.5.6.1: the frequency is measured before the step, or the
+			 * reference loop would start its PLL with no idea of the drift */
+			if (d->p.algo == DSC_ALGO_RFC) {
+				d->freq_rfc += (offset_s - d->offset_s) / mu;
+				d->freq_rfc = fmax(-MAXFREQ_S, fmin(MAXFREQ_S, d->freq_rfc));
+				d->base_rate = d->freq_rfc;
+			}
 			break;
 		default:
 			break;

@@ -41,6 +41,16 @@
 #define ENG_STARTUP_WAIT_S 4         /* before the first correction, wait this long for every
                                       * source to answer once (so a falseticker that answers
                                       * first is not followed) */
+/* A disturbed clock (H2; docs/leap-dns-drift.md "Suspended, resumed and migrated machines") */
+#define ENG_DIST_SAMPLES 3           /* after a restart, samples of each survivor before deciding */
+#define ENG_DIST_DECIDE_S 20         /* ... or this long after the restart, with what came */
+#define ENG_DIST_GIVEUP_S 120        /* nothing usable came: back to the usual rules */
+#define ENG_DIST_HOLDOFF_S 900       /* after a jump the burst did not confirm, the next
+                                      * suspicion waits this long (a source that keeps
+                                      * jumping costs one burst per 15 minutes at most) */
+#define ENG_DIST_SPREAD_MS 250u      /* the burst's first requests spread over this */
+#define ENG_LEAP_STEP_TOL_NS 10000000LL /* an external step of 1 s ± 10 ms ... */
+#define ENG_LEAP_NEAR_NS (10LL * GN_NS_PER_S) /* ... this near the armed leap: the kernel's leap */
 #ifndef ENG_SIGMA_FLOOR_RATIO
 #define ENG_SIGMA_FLOOR_RATIO 0.25   /* sample error floor: this share of the median delay excess */
 #endif
@@ -53,7 +63,14 @@ enum {
 	LOGK_UNREACH = 1, LOGK_REACH = 2, LOGK_SYSPEER = 3, LOGK_KOD = 4,
 	LOGK_SYNC = 0x10001, LOGK_LOST = 0x10002, LOGK_PANIC = 0x10003, LOGK_STEP = 0x10004,
 	LOGK_UNSYNC = 0x10005, LOGK_HOLDOVER = 0x10006, LOGK_ACTIONS = 0x10007,
+	/* a disturbed clock (H2): one key per line, as the daemon lets one line per key
+	 * and minute through, and these come seconds apart */
+	LOGK_DISTURB = 0x10008, LOGK_KLEAP = 0x10009, LOGK_EXTSTEP = 0x1000a, LOGK_JUMP = 0x1000b,
+	LOGK_JUMP_NOT = 0x1000c, LOGK_DIST_GIVEUP = 0x1000d,
 };
+
+/* What restarted the sources (a disturbed clock), ENG_DIST_NONE when nothing did. */
+enum eng_dist { ENG_DIST_NONE, ENG_DIST_EXT, ENG_DIST_JUMP };
 
 struct eng {
 	struct cfg cfg;
@@ -96,6 +113,16 @@ struct eng {
 	bool have_leap_tab;
 	struct leap_vote leap_vote;  /* the survivors' LI bits at the last selection */
 	int64_t leap_deadline_mono_ns; /* leap_decide's next deadline, on the monotonic clock */
+
+	/* a disturbed clock (H2): the restart under way, when it began, the last jump the
+	 * sources did not confirm, counters for eng_status */
+	enum eng_dist dist;
+	int64_t dist_mono_ns;
+	int64_t dist_false_mono_ns;
+	bool dist_had_false;
+	bool dist_step_pending;      /* the step that ends a restart is on its way (not counted
+	                              * in the discipline's record, see dist_decide) */
+	uint32_t n_restarts_ext, n_jumps, n_jump_alarms, n_kernel_leaps;
 
 	struct eng_action actions[ENG_MAX_ACTIONS];
 	size_t n_actions;
@@ -581,13 +608,14 @@ static void enter_unsync(struct eng *e, const struct eng_now *now, const char *w
 	set_kernel_status(e, false);
 }
 
-static void do_step(struct eng *e, const struct eng_now *now, int64_t step_ns)
+static bool do_step(struct eng *e, const struct eng_now *now, int64_t step_ns)
 {
 	struct eng_action *a = push(e, ENG_ACT_CLOCK_STEP);
 	if (a != NULL)
 		a->u.step_ns = step_ns;
 	logf_(e, ENG_LOG_NOTICE, LOGK_STEP, "stepping the clock by %+.6f s", (double)step_ns / 1e9);
 	(void)now;
+	return a != NULL;
 }
 
 static void enter_panic(struct eng *e, const struct eng_now *now, double offset_s)
@@ -613,12 +641,14 @@ static void enter_panic(struct eng *e, const struct eng_now *now, double offset_
 	}
 }
 
-/* Sample error estimate for the regression: the precision, the share of the delay above
- * the least delay seen (half of it can be asymmetry), and a floor from the typical excess
- * (the median over the filter's stages, so that one delay spike does not raise it). */
+/* Sample error estimate for the discipline: the precision, the share of the delay above
+ * the least delay of the last 64 samples (half of it can be asymmetry; eight stages alone
+ * can all sit well above the path's minimum, and then a slow sample would pass for an
+ * exact one), and a floor from the typical excess (the median over the filter's stages,
+ * so that one delay spike does not raise it). */
 static double sample_sigma(const struct eng *e, const struct asc *a, double delay_s)
 {
-	double dmin = flt_min_delay(&a->flt);
+	double dmin = flt_min_delay_long(&a->flt);
 	double ex = delay_s - dmin;
 	if (ex < 0)
 		ex = 0;
@@ -640,9 +670,185 @@ static double sample_sigma(const struct eng *e, const struct asc *a, double dela
 	return sqrt(floor_s * floor_s + ex * ex / (ENG_SIGMA_EXCESS_DIV * ENG_SIGMA_EXCESS_DIV));
 }
 
+/* --- a disturbed clock (H2; docs/leap-dns-drift.md "Suspended, resumed and migrated
+ * machines"): an external step, or every source jumping at once --- */
+
+/* Every association starts again: what its filter holds is meaningless, an answer to its
+ * request in flight straddles the disturbance (dropped), and it is polled at once with a
+ * burst (as iburst), the first requests spread over ENG_DIST_SPREAD_MS. */
+static void restart_sources(struct eng *e, const struct eng_now *now)
+{
+	for (unsigned i = 0; i < e->n_assoc; i++) {
+		struct asc *a = &e->assoc[i];
+		if (a->dead)
+			continue;
+		flt_clear(&a->flt);
+		e->tally[i] = ' ';
+		int64_t spread = (int64_t)(rand_u32(e) % ENG_DIST_SPREAD_MS) * 1000000;
+		asc_burst_now(a, now->mono_ns + spread);
+	}
+	clear_sys_peer(e, true);
+}
+
+/* The discipline's samples no longer fit a line (the oscillator stood still while time
+ * went on): drop them, keep the frequency, and poll from minpoll again as at start (the
+ * regression is empty). */
+static void dsc_restart(struct eng *e, const struct eng_now *now)
+{
+	struct clk_adj adj;
+	dsc_hold(&e->dsc, now->mono_ns, &adj);
+	e->dsc.poll_log2 = e->dsc.p.minpoll_log2;
+	e->dsc.poll_count = 0;
+	push_adj(e, &adj);
+}
+
+/* Unsynchronised without a log line of its own (the caller's line says why). */
+static void unsync_quiet(struct eng *e)
+{
+	clear_sys_peer(e, true);
+	if (e->state == ENG_UNSYNC || e->state == ENG_PANIC)
+		return;
+	e->state = ENG_UNSYNC;
+	e->leap = PKT_LI_UNSYNC;
+	e->stratum = ASC_MAXSTRAT;
+	e->refid = pkt_refid_ascii("STEP");
+	set_kernel_status(e, false);
+}
+
+/* The restart has decided with the record kept: the rest of each burst would only feed
+ * the discipline's regression a cluster of samples a few seconds long (whose slope is
+ * noise); polling goes on at the usual interval. */
+static void stop_bursts(struct eng *e, const struct eng_now *now)
+{
+	for (unsigned i = 0; i < e->n_assoc; i++) {
+		struct asc *a = &e->assoc[i];
+		if (a->dead)
+			continue;
+		int p = asc_poll_log2(a, sys_poll(e));
+		int64_t jit = (int64_t)(rand_u32(e) % 1000000u) * ((((int64_t)GN_NS_PER_S) << p) / 16) / 1000000;
+		asc_burst_stop(a, now->mono_ns + (((int64_t)GN_NS_PER_S) << p) + jit);
+	}
+}
+
+static unsigned flt_valid_stages(const struct flt *f)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < FLT_NSTAGE; i++)
+		n += f->st[i].valid;
+	return n;
+}
+
+/* A sample beyond the step threshold from a survivor whose filtered offset was within it,
+ * while synchronised: the start of a suspected jump of the local clock (a paused or
+ * migrated machine: every source will show it). True when the restart began. */
+static bool jump_suspected(struct eng *e, const struct eng_now *now, int ai, bool was_surv,
+			   double prev_off_s, const struct asc_sample *smp)
+{
+	double step_s = e->dsc.p.step_s;
+	/* not under the RFC reference discipline, which keeps RFC 5905's own rule for a large
+	 * offset (a spike until the stepout) so that it stays the reference */
+	if (e->dsc.p.algo == DSC_ALGO_RFC)
+		return false;
+	if (e->dist != ENG_DIST_NONE || e->ntp_disabled || !e->ever_synced || step_s <= 0 ||
+	    (e->state != ENG_SYNC && e->state != ENG_HOLDOVER) || !was_surv ||
+	    fabs(prev_off_s) > step_s || fabs(smp->offset_s) <= step_s)
+		return false;
+	if (e->dist_had_false &&
+	    now->mono_ns - e->dist_false_mono_ns < (int64_t)ENG_DIST_HOLDOFF_S * GN_NS_PER_S)
+		return false;
+	char buf[80];
+	logf_(e, ENG_LOG_INFO, LOGK_JUMP,
+	      "%s jumped by %+.6f s: polling every source at once to see whether the local clock moved",
+	      addr_port(&e->assoc[ai].addr, buf, sizeof buf), smp->offset_s);
+	restart_sources(e, now);
+	e->dist = ENG_DIST_JUMP;
+	e->dist_mono_ns = now->mono_ns;
+	return true;
+}
+
+/* A restart under way: once every survivor of the selection has ENG_DIST_SAMPLES new
+ * samples (or ENG_DIST_DECIDE_S passed), step if they agree on an offset beyond the step
+ * threshold, whatever the stepout and the panic threshold (the clock is known to have
+ * been disturbed); else the restart is over and the sample goes the usual way (false).
+ *
+ * The discipline's record (its regression over x = offset + U, U the corrections made)
+ * survives a disturbance that ends in a step: neither the external step nor the step
+ * that ends the restart is counted in U, so x, offset ≈ 0 on both sides, stays on the
+ * line the oscillator drew before (its frequency and history are kept, even though the
+ * oscillator may have stood still meanwhile). A residual to be slewed after an external
+ * step is the clock's distance from that line: the discipline is told so (below) and
+ * slews it, record kept. (The RFC reference loop's state is dropped instead.) */
+static bool dist_decide(struct eng *e, const struct eng_now *now)
+{
+	struct select_out so;
+	clock_select(e, now->mono_ns, &so);
+	if (!so.ok)
+		return true; /* keep collecting (housekeeping gives up after ENG_DIST_GIVEUP_S) */
+	if (now->mono_ns - e->dist_mono_ns < (int64_t)ENG_DIST_DECIDE_S * GN_NS_PER_S)
+		for (unsigned i = 0; i < so.n_surv; i++)
+			if (flt_valid_stages(&e->assoc[so.surv[i]].flt) < ENG_DIST_SAMPLES)
+				return true;
+	enum eng_dist kind = e->dist;
+	e->dist = ENG_DIST_NONE;
+	double off_s = so.cmb.offset_s;
+	/* Beyond the panic threshold a jump needs two sources to agree: one server stepping
+	 * by years (a GPS week rollover) must not take the clock along; the usual rules (the
+	 * panic) apply to it. After an external step the local clock is known to have moved. */
+	bool lone = kind == ENG_DIST_JUMP && so.n_surv < 2 && e->dsc.p.panic_s > 0 &&
+		    fabs(off_s) > e->dsc.p.panic_s;
+	if (lone)
+		logf_(e, ENG_LOG_WARNING, LOGK_JUMP_NOT,
+		      "the only source shows the clock %+.3f s off, beyond the panic threshold: not "
+		      "taken for a move of the local clock without a second source", off_s);
+	if (fabs(off_s) > e->dsc.p.step_s && !lone) {
+		if (kind == ENG_DIST_JUMP) {
+			e->n_jumps++;
+			logf_(e, ENG_LOG_WARNING, LOGK_DISTURB,
+			      "every source shows the clock %+.6f s off at once: the local clock moved "
+			      "(a paused, restored or migrated machine?); stepping it", off_s);
+		}
+		stop_bursts(e, now);
+		if (e->dsc.p.algo == DSC_ALGO_RFC) {
+			/* the RFC loop's state (the residual it slews) does not survive a step */
+			dsc_restart(e, now);
+			do_step(e, now, (int64_t)llround(off_s * 1e9));
+		} else {
+			e->dist_step_pending = do_step(e, now, (int64_t)llround(off_s * 1e9));
+		}
+		enter_unsync(e, now, "clock stepped");
+		return true;
+	}
+	if (kind == ENG_DIST_EXT && e->dsc.p.algo == DSC_ALGO_RFC) {
+		dsc_restart(e, now);
+	} else if (kind == ENG_DIST_EXT) {
+		/* A residual under the step threshold, to be slewed: the record is kept, and
+		 * the discipline told that the clock now stands off_s away from its line (as
+		 * if stepped by -off_s), so that it slews exactly that away. The filters' stages
+		 * are kept in the same unsteered form, so they move with it. */
+		int64_t d_ns = -(int64_t)llround(off_s * 1e9);
+		dsc_stepped(&e->dsc, d_ns);
+		for (unsigned i = 0; i < e->n_assoc; i++)
+			flt_stepped(&e->assoc[i].flt, -d_ns);
+		stop_bursts(e, now);
+	}
+	if (kind == ENG_DIST_JUMP) {
+		stop_bursts(e, now);
+		e->n_jump_alarms++;
+		e->dist_had_false = true;
+		e->dist_false_mono_ns = now->mono_ns;
+		if (!lone)
+			logf_(e, ENG_LOG_INFO, LOGK_JUMP_NOT,
+			      "the sources agree on %+.6f s: the jump was one source's, not the local clock's", off_s);
+	}
+	return false;
+}
+
 static void on_sample(struct eng *e, const struct eng_now *now, int ai, const struct asc_sample *smp)
 {
 	struct asc *a = &e->assoc[ai];
+	/* before this sample: a survivor, and its filtered offset (a disturbed clock, H2) */
+	bool was_surv = e->tally[ai] == '*' || e->tally[ai] == '+' || e->tally[ai] == '#';
+	double prev_off_s = a->flt.have ? peer_offset(e, a, now->mono_ns) : 0.0;
 	/* the filter keeps offsets in the unsteered form (offset + U), so the stages stay
 	 * comparable while the discipline slews */
 	bool newer = flt_add(&a->flt, smp->offset_s + dsc_steer_s(&e->dsc, smp->t_mono_ns), smp->delay_s, smp->disp_s, smp->t_mono_ns,
@@ -654,6 +860,9 @@ static void on_sample(struct eng *e, const struct eng_now *now, int ai, const st
 		a->test_fail[ASC_T_DIST]++;
 	else if (fv == FIT_LOOP)
 		a->test_fail[ASC_T_LOOP]++;
+	if (e->dist != ENG_DIST_NONE ? dist_decide(e, now) :
+	    jump_suspected(e, now, ai, was_surv, prev_off_s, smp))
+		return;
 	struct select_out so;
 	clock_select(e, now->mono_ns, &so);
 	if (e->first_rx_mono_ns == 0)
@@ -843,7 +1052,15 @@ void eng_on_packet(struct eng *eng, const struct eng_now *now, const struct eng_
 
 static void housekeeping(struct eng *e, const struct eng_now *now)
 {
-	if (e->state == ENG_SYNC) {
+	if (e->dist != ENG_DIST_NONE &&
+	    now->mono_ns - e->dist_mono_ns >= (int64_t)ENG_DIST_GIVEUP_S * GN_NS_PER_S) {
+		if (e->dist == ENG_DIST_EXT)
+			dsc_restart(e, now); /* the external step was not counted (dist_decide) */
+		e->dist = ENG_DIST_NONE; /* nothing usable came: the usual rules from here on */
+		logf_(e, ENG_LOG_INFO, LOGK_DIST_GIVEUP, "no usable answers %d s after the restart of the sources",
+		      ENG_DIST_GIVEUP_S);
+	}
+	if (e->state == ENG_SYNC && e->dist == ENG_DIST_NONE) {
 		/* still a usable system peer? (RFC 5905 §11.2: reachable, root distance < maxdist) */
 		struct select_out so;
 		clock_select(e, now->mono_ns, &so);
@@ -939,18 +1156,70 @@ void eng_on_timer(struct eng *eng, const struct eng_now *now)
 	}
 }
 
+/* An external step of ±1 s within ENG_LEAP_NEAR_NS of the leap the engine armed (or just
+ * passed): the kernel's own leap second, not a disturbance. */
+static bool is_kernel_leap(const struct eng *e, const struct eng_now *now, int64_t delta_ns)
+{
+	gn_time_ns at = e->leap_st.armed_at_ns != 0 ? e->leap_st.armed_at_ns : e->leap_st.done_at_ns;
+	if (at == 0)
+		return false;
+	int64_t mag = delta_ns < 0 ? -delta_ns : delta_ns;
+	if (mag < GN_NS_PER_S - ENG_LEAP_STEP_TOL_NS || mag > GN_NS_PER_S + ENG_LEAP_STEP_TOL_NS)
+		return false;
+	return now->real_ns > at - ENG_LEAP_NEAR_NS && now->real_ns < at + ENG_LEAP_NEAR_NS;
+}
+
 void eng_on_clock_stepped(struct eng *eng, const struct eng_now *now, int64_t delta_ns, bool external)
 {
 	REQUIRE(eng != NULL && now != NULL);
+	if (external && is_kernel_leap(eng, now, delta_ns)) {
+		/* The sources leap with the kernel: offsets, filters and the discipline's record
+		 * stay as they are. Only an answer to a request in flight is not believed (its
+		 * timestamps may straddle the leap on one side and not the other). */
+		for (unsigned i = 0; i < eng->n_assoc; i++)
+			eng->assoc[i].xmt_wire = 0;
+		eng->update_real_ns += delta_ns;
+		eng->n_kernel_leaps++;
+		logf_(eng, ENG_LOG_NOTICE, LOGK_KLEAP, "the kernel %s the leap second (the clock moved by %+.3f s)",
+		      delta_ns < 0 ? "inserted" : "deleted", (double)delta_ns / 1e9);
+		return;
+	}
+	bool restart_step = !external && eng->dist_step_pending;
+	eng->dist_step_pending = false;
 	for (unsigned i = 0; i < eng->n_assoc; i++) {
 		asc_stepped(&eng->assoc[i], delta_ns);
 		eng->tally[i] = ' '; /* the filters are empty: nothing to show until new samples */
 	}
-	dsc_stepped(&eng->dsc, delta_ns);
 	eng->update_real_ns += delta_ns;
-	if (external)
-		logf_(eng, ENG_LOG_WARNING, LOGK_STEP, "the clock was stepped by %+.6f s outside gnomon",
-		      (double)delta_ns / 1e9);
+	if (!external) {
+		/* the step that ends a restart puts the clock back on the discipline's line: not
+		 * counted (dist_decide) */
+		if (!restart_step)
+			dsc_stepped(&eng->dsc, delta_ns);
+		return;
+	}
+	/* Someone else moved the clock: a resumed guest whose agent set the time, `date -s`.
+	 * Whatever the filters and the discipline held is meaningless (the monotonic clock
+	 * may have stood still meanwhile); the frequency is kept. Measure again at once. */
+	eng->n_restarts_ext++;
+	bool decide = !eng->ntp_disabled && eng->ever_synced && eng->dsc.p.step_s > 0;
+	logf_(eng, ENG_LOG_WARNING, LOGK_EXTSTEP,
+	      "the clock was stepped by %+.6f s outside gnomon (a resumed or restored machine?): "
+	      "polling every source at once%s", (double)delta_ns / 1e9,
+	      decide ? "; stepping if they agree on an offset above the step threshold" : "");
+	restart_sources(eng, now);
+	eng->dist_step_pending = false;
+	if (decide) {
+		/* the step is not counted in the discipline's record yet (dist_decide) */
+		eng->dist = ENG_DIST_EXT;
+		eng->dist_mono_ns = now->mono_ns;
+	} else {
+		dsc_stepped(&eng->dsc, delta_ns);
+		if (!eng->ntp_disabled)
+			dsc_restart(eng, now);
+	}
+	if (!eng->ntp_disabled)
+		unsync_quiet(eng);
 }
 
 void eng_on_tx_timestamp(struct eng *eng, uint32_t assoc_id, ntp_ts64 xmt_wire, gn_time_ns tx_ns)
@@ -996,6 +1265,10 @@ void eng_status(const struct eng *eng, const struct eng_now *now, struct eng_sta
 	out->sys_peer_assoc = eng->state == ENG_SYNC || eng->ntp_disabled ? eng->sys_peer_id : 0;
 	out->offset_s = eng->ntp_disabled ? eng->offset_s : dsc_offset_s(&eng->dsc);
 	out->ntp_disabled = eng->ntp_disabled;
+	out->restarts_ext = eng->n_restarts_ext;
+	out->jumps = eng->n_jumps;
+	out->jump_alarms = eng->n_jump_alarms;
+	out->kernel_leaps = eng->n_kernel_leaps;
 	out->jitter_s = eng->jitter_s;
 	/* `disable ntp`: gnomon applies no frequency correction (not even the drift file's) */
 	out->frequency_ppm = eng->ntp_disabled ? 0.0 : dsc_freq_ppm(&eng->dsc);

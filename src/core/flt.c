@@ -4,7 +4,8 @@
  * least delay is the peer's sample; dispersion is the weighted sum of the stage
  * dispersions; jitter the RMS of the offset differences to the chosen one; a sample that
  * jumps by more than SGATE jitters within two poll intervals is held back as a popcorn
- * spike. Owns no clock and no I/O.
+ * spike. Besides, the least delay of the last 64 samples, block by block (the discipline
+ * weighs samples by their delay above it). Owns no clock and no I/O.
  */
 #include "flt.h"
 
@@ -39,6 +40,16 @@ bool flt_add(struct flt *f, double offset_s, double delay_s, double disp_s, int6
 	/* Shift the register (RFC 5905 A.5.2: f[i] = f[i-1]) and put the new sample first. */
 	memmove(&f->st[1], &f->st[0], sizeof f->st[0] * (FLT_NSTAGE - 1));
 	f->st[0] = (struct flt_stage){ offset_s, delay_s, disp_s, t_ns, true };
+	/* the longer record of the least delay, block by block */
+	if (f->blk_fill == 0 || delay_s < f->blk_cur_s)
+		f->blk_cur_s = delay_s;
+	if (++f->blk_fill == FLT_NSTAGE) {
+		f->blk_min_s[f->blk_next] = f->blk_cur_s;
+		f->blk_next = (f->blk_next + 1) % FLT_NBLOCK;
+		if (f->blk_n < FLT_NBLOCK)
+			f->blk_n++;
+		f->blk_fill = 0;
+	}
 
 	/* Sort the stages by delay (invalid ones last): indices only, 8 elements. */
 	unsigned idx[FLT_NSTAGE];
@@ -134,6 +145,18 @@ double flt_min_delay(const struct flt *f)
 			any = true;
 		}
 	return m;
+}
+
+double flt_min_delay_long(const struct flt *f)
+{
+	double m = INFINITY;
+	for (unsigned i = 0; i < FLT_NSTAGE; i++)
+		if (f->st[i].valid && f->st[i].delay_s < m)
+			m = f->st[i].delay_s;
+	for (unsigned i = 0; i < f->blk_n; i++)
+		if (f->blk_min_s[i] < m)
+			m = f->blk_min_s[i];
+	return isinf(m) ? 0.0 : m;
 }
 
 void flt_stepped(struct flt *f, int64_t delta_ns)

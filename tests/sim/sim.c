@@ -16,13 +16,17 @@
 
 #include "eng.h"
 #include "gn_assert.h"
+#include "leap.h"
 #include "ntp_time.h"
 #include "pkt.h"
 
 #define NS SIM_NS_PER_S
-#define T0_UNIX_S SIM_T0_UNIX_S
 #define MAX_SOCKS 128
 #define SAME_TIME_LIMIT 100000      /* events at one instant before we call it a livelock */
+#define EXT_STEP_NS 1000000LL       /* the daemon's OS_CLOCK_EXT_STEP_NS (include/os/os_clock.h):
+                                     * real time jumping by more than this against
+                                     * CLOCK_MONOTONIC between two readings is an external step */
+#define LEAP_AMBIG_NS (2 * NS)      /* offsets this near the leap are taken modulo its second */
 
 /* RNG stream numbers: one per independent random process. */
 enum { STREAM_OSC = 1, STREAM_ENG = 2, STREAM_PORTS = 3, STREAM_LINK = 16 };
@@ -43,19 +47,67 @@ static void osc_advance(struct sim_osc *o, int64_t t)
 void sim_clock_init(struct sim_clock *c, double offset_s, double freq_ppm, double wander,
 		    uint64_t seed, uint64_t stream)
 {
+	sim_clock_init_at(c, SIM_T0_UNIX_S * NS, offset_s, freq_ppm, wander, seed, stream);
+}
+
+void sim_clock_init_at(struct sim_clock *c, int64_t t0_unix_ns, double offset_s, double freq_ppm,
+		       double wander, uint64_t seed, uint64_t stream)
+{
 	memset(c, 0, sizeof *c);
 	sim_rng_seed(&c->osc.rng, seed, stream);
 	c->osc.t0 = 0;
-	c->osc.base = sim_true_ns(0) + (int64_t)llround(offset_s * 1e9);
+	c->osc.base = t0_unix_ns + (int64_t)llround(offset_s * 1e9);
 	c->osc.freq = freq_ppm * 1e-6;
 	c->osc.wander = wander;
 	c->mono_off = c->osc.base - SIM_MONO_AT_START_NS;
 	kclk_init(&c->kclk, c->osc.base);
 }
 
+bool sim_clock_add_pause(struct sim_clock *c, int64_t start, int64_t len)
+{
+	if (c->n_pause >= SIM_MAX_PAUSES || len <= 0 || start < 0)
+		return false;
+	if (c->n_pause > 0) {
+		const struct sim_pause *l = &c->pause[c->n_pause - 1];
+		if (start < l->start + l->len)
+			return false;
+	}
+	c->pause[c->n_pause++] = (struct sim_pause){ start, len };
+	return true;
+}
+
+int64_t sim_clock_local(const struct sim_clock *c, int64_t t)
+{
+	int64_t l = t;
+	for (unsigned i = 0; i < c->n_pause; i++) {
+		int64_t in = t - c->pause[i].start;
+		if (in > 0)
+			l -= in < c->pause[i].len ? in : c->pause[i].len;
+	}
+	return l;
+}
+
+int64_t sim_clock_true_at(const struct sim_clock *c, int64_t local)
+{
+	int64_t t = local;
+	for (unsigned i = 0; i < c->n_pause; i++)
+		if (t > c->pause[i].start)
+			t += c->pause[i].len;
+	return t;
+}
+
+bool sim_clock_paused(const struct sim_clock *c, int64_t t)
+{
+	for (unsigned i = 0; i < c->n_pause; i++)
+		if (t > c->pause[i].start && t < c->pause[i].start + c->pause[i].len)
+			return true;
+	return false;
+}
+
 int64_t sim_clock_base(struct sim_clock *c, int64_t t)
 {
 	struct sim_osc *o = &c->osc;
+	t = sim_clock_local(c, t); /* the oscillator stands still while the node is paused */
 	osc_advance(o, t);
 	int64_t dt = t - o->t0;
 	return o->base + dt + (int64_t)floor((double)dt * o->freq + o->frac);
@@ -73,7 +125,7 @@ int64_t sim_clock_real(struct sim_clock *c, int64_t t)
 	return kclk_read(&c->kclk, sim_clock_base(c, t));
 }
 
-enum ev_kind { EV_TIMER, EV_PKT };
+enum ev_kind { EV_TIMER, EV_PKT, EV_RESUME };
 
 struct ev {
 	int64_t t;
@@ -117,6 +169,12 @@ struct node {
 	uint32_t timer_gen;
 	unsigned steps;
 	uint64_t sent, received, adj_count, adj_refused, adj_clamped, logs, dropped_no_socket;
+	/* the daemon's external-step detection (src/os/clock_linux.c l_note, exec.c
+	 * exec_check_external_step): real time minus CLOCK_MONOTONIC at the last check */
+	bool det_have;
+	int64_t det_last_diff;
+	unsigned ext_steps;
+	uint64_t dropped_paused, ev_sent;
 };
 
 struct world {
@@ -139,6 +197,11 @@ struct world {
 	size_t acts_cap;
 	/* results */
 	struct sim_result *res;
+	/* UTC: true time's origin, and the leap second (leap_t: true t at which UTC jumps by
+	 * leap_ns; INT64_MAX none) */
+	int64_t t0_ns;
+	int64_t leap_t, leap_ns;
+	int64_t event_t;        /* the client's disturbance (resume, leap); -1 none */
 	char *err;
 	size_t errlen;
 	bool failed;
@@ -248,6 +311,13 @@ static void ev_free(struct world *w, unsigned idx)
 
 /* --- a gnomon node's clocks --- */
 
+/* UTC at true time t, as Unix ns (what the servers keep, and offsets are measured against):
+ * true time runs on through a leap second, UTC repeats 23:59:59 or skips it. */
+static int64_t utc_ns(const struct world *w, int64_t t)
+{
+	return w->t0_ns + t + (t >= w->leap_t ? w->leap_ns : 0);
+}
+
 static struct eng_now node_now(struct world *w, struct node *n)
 {
 	int64_t base = sim_clock_base(&n->clk, w->t);
@@ -281,7 +351,8 @@ static void schedule_timer(struct world *w, unsigned ni)
 		return;
 	e->kind = EV_TIMER;
 	e->node = ni;
-	e->t = w->t + dt;
+	/* dt of the node's own time: later in true time by any pause on the way */
+	e->t = n->clk.n_pause ? sim_clock_true_at(&n->clk, sim_clock_local(&n->clk, w->t) + dt) : w->t + dt;
 	e->gen = n->timer_gen;
 	ev_push(w, idx);
 }
@@ -361,11 +432,14 @@ static void server_receive(struct world *w, unsigned ni, const struct ev *req)
 		return;
 	int64_t off_ns = (int64_t)llround(sp->offset_s * 1e9);
 	int64_t proc_ns = (int64_t)llround(sp->proc_s * 1e9);
-	gn_time_ns t2 = T0_UNIX_S * NS + w->t + off_ns;
-	gn_time_ns t3 = t2 + proc_ns;
+	gn_time_ns t2 = utc_ns(w, w->t) + off_ns;
+	gn_time_ns t3 = utc_ns(w, w->t + proc_ns) + off_ns;
 	struct pkt r;
 	memset(&r, 0, sizeof r);
 	r.li = PKT_LI_NONE;
+	/* a leap second is announced during the last day before it */
+	if (w->leap_t != INT64_MAX && w->t < w->leap_t && w->leap_t - w->t <= 86400 * NS)
+		r.li = w->leap_ns < 0 ? PKT_LI_ADD : PKT_LI_DEL;
 	r.vn = q.vn;
 	r.mode = PKT_MODE_SERVER;
 	r.stratum = sp->stratum;
@@ -437,6 +511,8 @@ static void node_send(struct world *w, unsigned ni, const struct eng_send *s, co
 		struct sock *so = sock_of(n, s->assoc_id);
 		port = (so == NULL || s->fresh_socket) ? sock_open(w, n, s->assoc_id) : so->port;
 		n->sent++;
+		if (w->event_t >= 0 && w->t >= w->event_t && w->t < w->event_t + 60 * NS)
+			n->ev_sent++;
 	}
 	if (port == 0 || s->len > ENG_MAX_PKT)
 		return;
@@ -503,6 +579,7 @@ static void run_actions(struct world *w, unsigned ni)
 			}
 			case ENG_ACT_CLOCK_STEP: {
 				kclk_step(&n->clk.kclk, sim_clock_base(&n->clk, w->t), act->u.step_ns);
+				n->det_last_diff += act->u.step_ns; /* our own step is not an external one */
 				n->steps++;
 				trace(w, "%s: STEP %.9f s", n->gs->name, (double)act->u.step_ns / 1e9);
 				struct eng_now after = node_now(w, n);
@@ -527,9 +604,47 @@ static void run_actions(struct world *w, unsigned ni)
 		run_actions(w, ni); /* a TX timestamp produced actions (unexpected, but execute them) */
 }
 
+/* The daemon's check after each turn of its loop (exec_check_external_step): the
+ * real-time clock against CLOCK_MONOTONIC, which Linux keeps as the real-time clock
+ * without its steps (settimeofday, ADJ_SETOFFSET, the leap second: kclk's jumps), whatever
+ * monotonic clock the engine itself is given. A jump beyond EXT_STEP_NS not of the
+ * daemon's own making is handed to the engine as an external step. */
+static void check_external_step(struct world *w, unsigned ni)
+{
+	struct node *n = &w->nodes[ni];
+	struct eng_now now = node_now(w, n);
+	int64_t linux_mono = now.real_ns - n->clk.kclk.jumps_ns;
+	int64_t diff = now.real_ns - linux_mono;
+	int64_t d = diff - n->det_last_diff;
+	bool first = !n->det_have;
+	n->det_have = true;
+	n->det_last_diff = diff;
+	if (first || (d <= EXT_STEP_NS && d >= -EXT_STEP_NS))
+		return;
+	n->ext_steps++;
+	trace(w, "%s: the clock was stepped by %+.9f s by someone else", n->gs->name, (double)d / 1e9);
+	eng_on_clock_stepped(n->eng, &now, d, true);
+	run_actions(w, ni);
+}
+
+/* The hypervisor resumes a suspended guest; its agent sets the real-time clock. */
+static void gnomon_resume(struct world *w, const struct ev *e)
+{
+	struct node *n = &w->nodes[e->node];
+	int64_t base = sim_clock_base(&n->clk, w->t);
+	int64_t real = kclk_read(&n->clk.kclk, base);
+	int64_t want = utc_ns(w, w->t) + (int64_t)llround(n->gs->resume_error_s * 1e9);
+	kclk_step(&n->clk.kclk, base, want - real);
+	trace(w, "%s: resumed; the guest agent set the clock by %+.9f s", n->gs->name, (double)(want - real) / 1e9);
+}
+
 static void gnomon_receive(struct world *w, unsigned ni, const struct ev *e)
 {
 	struct node *n = &w->nodes[ni];
+	if (sim_clock_paused(&n->clk, w->t)) {
+		n->dropped_paused++; /* the guest is not running */
+		return;
+	}
 	uint32_t assoc_id = 0;
 	bool found = e->to.port == 123;
 	for (unsigned i = 0; i < n->n_socks && !found; i++)
@@ -549,6 +664,7 @@ static void gnomon_receive(struct world *w, unsigned ni, const struct ev *e)
 	n->received++;
 	eng_on_packet(n->eng, &now, &rx);
 	run_actions(w, ni);
+	check_external_step(w, ni);
 	schedule_timer(w, ni);
 }
 
@@ -559,12 +675,13 @@ static void gnomon_timer(struct world *w, const struct ev *e)
 		return; /* superseded */
 	struct eng_now now = node_now(w, n);
 	int64_t d = eng_next_deadline(n->eng);
-	if (now.mono_ns < d) {
+	if (now.mono_ns < d || sim_clock_paused(&n->clk, w->t)) {
 		schedule_timer(w, e->node); /* the oscillator wandered: not quite there yet */
 		return;
 	}
 	eng_on_timer(n->eng, &now);
 	run_actions(w, e->node);
+	check_external_step(w, e->node);
 	schedule_timer(w, e->node);
 }
 
@@ -580,7 +697,7 @@ static void dump_nodes(struct world *w)
 		struct eng_now now = node_now(w, n);
 		struct eng_status st;
 		eng_status(n->eng, &now, &st);
-		double true_off = (double)(now.real_ns - (T0_UNIX_S * NS + w->t)) / 1e9;
+		double true_off = (double)(now.real_ns - utc_ns(w, w->t)) / 1e9;
 		fprintf(f, "[%12.6f] %s: true offset %+.6f s; state %d stratum %u offset %+.6f s jitter %.6f s "
 			"freq %+.4f ppm rootdelay %.6f rootdisp %.6f poll %d\n", (double)w->t / 1e9, n->gs->name,
 			true_off, (int)st.state, st.stratum, st.offset_s, st.jitter_s, st.frequency_ppm,
@@ -606,15 +723,55 @@ struct acc {
 	double lock_s;
 	double last_bad_s;
 	bool bad_at_end;
+	/* after the disturbance (world event_t) */
+	double ev_lock_s, ev_last_bad_s, ev_max;
+	bool ev_bad_at_end;
 };
 
 static void sample(struct world *w, struct acc *a, int64_t t_s)
 {
 	struct node *n = &w->nodes[0];
 	struct eng_now now = node_now(w, n);
-	int64_t off_ns = now.real_ns - (T0_UNIX_S * NS + w->t);
+	int64_t off_ns = now.real_ns - utc_ns(w, w->t);
+	if (w->leap_t != INT64_MAX && w->t > w->leap_t - LEAP_AMBIG_NS && w->t < w->leap_t + LEAP_AMBIG_NS) {
+		/* Around the leap, UTC is ambiguous by its second (the client's kernel leaps at its
+		 * own midnight, a few µs from the true one): the nearer reading counts. */
+		int64_t alt = off_ns - w->leap_ns, alt2 = off_ns + w->leap_ns;
+		if (llabs(alt) < llabs(off_ns))
+			off_ns = alt;
+		if (llabs(alt2) < llabs(off_ns))
+			off_ns = alt2;
+	}
 	double off = (double)off_ns / 1e9, ab = fabs(off);
 	double ts = (double)t_s;
+	if (w->event_t >= 0 && w->t >= w->event_t) {
+		double since = (double)(w->t - w->event_t) / 1e9;
+		if (a->ev_lock_s < 0 && ab < 1e-3)
+			a->ev_lock_s = since;
+		if (a->ev_lock_s >= 0 && since >= a->ev_lock_s + 60 && ab > a->ev_max)
+			a->ev_max = ab;
+		if (w->res->ev_poll_s == 0) {
+			struct eng_status es;
+			eng_status(n->eng, &now, &es);
+			w->res->ev_poll_s = ldexp(1.0, es.poll_log2);
+		}
+		a->ev_bad_at_end = ab >= 1e-3;
+		if (a->ev_bad_at_end)
+			a->ev_last_bad_s = since;
+	}
+	if (w->event_t >= 0 || w->leap_t != INT64_MAX) {
+		struct eng_status es;
+		eng_status(n->eng, &now, &es);
+		if (es.state == ENG_PANIC)
+			w->res->panic_s++;
+		struct eng_source_info si[SIM_MAX_SOURCES];
+		size_t k = eng_sources(n->eng, &now, si, SIM_MAX_SOURCES);
+		for (size_t j = 0; j < k && j < SIM_MAX_SOURCES && w->event_t >= 0 && w->t >= w->event_t; j++)
+			if (si[j].tally == 'x') {
+				w->res->falseticker_s++;
+				break;
+			}
+	}
 	if (w->opts != NULL && w->opts->samples != NULL) {
 		/* t offset | rate of the disciplined clock vs true time (ppm) | the engine's own
 		 * view: its offset estimate, poll, state */
@@ -675,8 +832,39 @@ static bool setup_gnomon(struct world *w, unsigned ni, uint64_t seed)
 	struct node *n = &w->nodes[ni];
 	const struct sim_client_spec *c = n->gs;
 	uint64_t sb = 1000 * (uint64_t)ni;
-	sim_clock_init(&n->clk, c->offset_s, c->freq_ppm, c->wander, seed, sb + STREAM_OSC);
+	sim_clock_init_at(&n->clk, w->t0_ns, c->offset_s, c->freq_ppm, c->wander, seed, sb + STREAM_OSC);
 	n->clk.mono_linux = c->mono_linux;
+	/* a suspend and a migration: pauses in time order; a resume event where the guest
+	 * agent sets the clock */
+	struct sim_pause ps[2];
+	unsigned np = 0;
+	if (c->suspend_s > 0)
+		ps[np++] = (struct sim_pause){ (int64_t)llround(c->suspend_at_s * 1e9), (int64_t)llround(c->suspend_s * 1e9) };
+	if (c->migrate_s > 0)
+		ps[np++] = (struct sim_pause){ (int64_t)llround(c->migrate_at_s * 1e9), (int64_t)llround(c->migrate_s * 1e9) };
+	if (np == 2 && ps[1].start < ps[0].start) {
+		struct sim_pause tmp = ps[0];
+		ps[0] = ps[1];
+		ps[1] = tmp;
+	}
+	for (unsigned i = 0; i < np; i++) {
+		if (!sim_clock_add_pause(&n->clk, ps[i].start, ps[i].len)) {
+			fail(w, "%s: pauses overlap", c->name);
+			return false;
+		}
+		if (ni == 0 && ps[i].start + ps[i].len > w->event_t)
+			w->event_t = ps[i].start + ps[i].len;
+	}
+	if (c->suspend_s > 0 && c->resume_set) {
+		unsigned idx;
+		struct ev *e = ev_alloc(w, &idx);
+		if (e == NULL)
+			return false;
+		e->kind = EV_RESUME;
+		e->node = ni;
+		e->t = (int64_t)llround(c->suspend_at_s * 1e9) + (int64_t)llround(c->suspend_s * 1e9);
+		ev_push(w, idx);
+	}
 	sim_rng_seed(&n->eng_rng, seed, sb + STREAM_ENG);
 	sim_rng_seed(&n->port_rng, seed, sb + STREAM_PORTS);
 
@@ -734,6 +922,7 @@ static bool setup_gnomon(struct world *w, unsigned ni, uint64_t seed)
 		}
 	}
 	run_actions(w, ni);
+	check_external_step(w, ni); /* the detection's first reading */
 	schedule_timer(w, ni);
 	return !w->failed;
 }
@@ -741,6 +930,17 @@ static bool setup_gnomon(struct world *w, unsigned ni, uint64_t seed)
 static bool setup(struct world *w, uint64_t seed)
 {
 	const struct sim_scenario *scn = w->scn;
+	w->t0_ns = (scn->start_unix_s != 0 ? scn->start_unix_s : SIM_T0_UNIX_S) * NS;
+	w->leap_t = INT64_MAX;
+	w->leap_ns = 0;
+	w->event_t = -1;
+	if (scn->leap != 0) {
+		/* 00:00:00 UTC after the leap: the first of the month after the start's */
+		int64_t at = leap_month_end(w->t0_ns);
+		w->leap_t = at - w->t0_ns - (scn->leap > 0 ? 0 : NS);
+		w->leap_ns = scn->leap > 0 ? -NS : NS;
+		w->event_t = w->leap_t;
+	}
 	/* Nodes: the client, the other gnomon nodes, the servers. */
 	for (unsigned g = 0; g <= scn->n_gnomons; g++) {
 		struct node *n = &w->nodes[w->n_nodes++];
@@ -781,7 +981,7 @@ bool sim_run(const struct sim_scenario *scn, uint64_t seed, const struct sim_opt
 	double dur_s = (opts != NULL && opts->duration_s > 0) ? opts->duration_s : scn->duration_s;
 	int64_t end = (int64_t)llround(dur_s * 1e9);
 
-	struct acc a = { .lock_s = -1, .last_bad_s = -1 };
+	struct acc a = { .lock_s = -1, .last_bad_s = -1, .ev_lock_s = -1, .ev_last_bad_s = -1 };
 	if (setup(w, seed)) {
 		int64_t next_sample = 0, last_t = -1;
 		uint64_t same_t = 0;
@@ -817,6 +1017,8 @@ bool sim_run(const struct sim_scenario *scn, uint64_t seed, const struct sim_opt
 			}
 			if (e->kind == EV_TIMER)
 				gnomon_timer(w, e);
+			else if (e->kind == EV_RESUME)
+				gnomon_resume(w, e);
 			else if (w->nodes[e->node].is_gnomon)
 				gnomon_receive(w, e->node, e);
 			else
@@ -847,6 +1049,21 @@ bool sim_run(const struct sim_scenario *scn, uint64_t seed, const struct sim_opt
 		struct clk_state st;
 		kclk_state(&w->nodes[0].clk.kclk, &st);
 		out->final_freq_ppm = st.freq_ppm;
+		out->event_s = w->event_t >= 0 ? (double)w->event_t / 1e9 : -1;
+		out->ev_lock_s = a.ev_lock_s;
+		out->ev_stay_1ms_s = w->event_t < 0 || a.ev_bad_at_end ? -1 : a.ev_last_bad_s < 0 ? 0 : a.ev_last_bad_s + 1;
+		out->ev_max_s = a.ev_max;
+		out->ev_sent_60s = c->ev_sent;
+		out->ext_steps = c->ext_steps;
+		out->kernel_leaps = (unsigned)c->clk.kclk.n_leaps;
+		out->dropped_paused = c->dropped_paused;
+		struct eng_now now = node_now(w, &w->nodes[0]);
+		struct eng_status es;
+		eng_status(c->eng, &now, &es);
+		out->restarts_ext = es.restarts_ext;
+		out->jumps = es.jumps;
+		out->jump_alarms = es.jump_alarms;
+		out->eng_kernel_leaps = es.kernel_leaps;
 	}
 	bool ok = !w->failed;
 	for (unsigned i = 0; i < w->n_nodes; i++)

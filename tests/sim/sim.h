@@ -17,7 +17,15 @@
  *   - servers: perfect (true time), false (true time + an offset), or vanishing (no answers
  *     between two instants), answering mode 3 requests as a stratum-1 NTP server would;
  *   - further gnomon nodes ([gnomon]), each a complete engine on its own simulated clock,
- *     which the client (or each other) may use as sources: chains and peering machines.
+ *     which the client (or each other) may use as sources: chains and peering machines;
+ *   - a disturbed guest (H2): a suspend (both of the node's clocks stand still for hours,
+ *     datagrams reaching it meanwhile are lost; at resume its guest agent sets the real-time
+ *     clock to UTC plus a residual error, an external step the simulated daemon notices as
+ *     gnomond does, by the real-time clock jumping against CLOCK_MONOTONIC) and a pause or
+ *     live migration (both clocks stand still, nothing is set at resume);
+ *   - a leap second (H2): true time runs on; UTC, which the servers keep and the offsets are
+ *     measured against, repeats 23:59:59 (insert) or skips it (delete) at the end of the
+ *     month the run starts in; the servers announce it (LI) during that last day.
  *
  * Metrics (of the client; sampled once per simulated second: offset = its disciplined clock
  * minus true time): RMS and largest |offset| after the warm-up (the first hour), the time
@@ -62,18 +70,39 @@ struct sim_osc {
 	struct sim_rng rng;
 };
 
+#define SIM_MAX_PAUSES 2
+
+/* The node stands still (its oscillator, hence every clock of it, does not advance) for
+ * true time in (start, start + len). */
+struct sim_pause {
+	int64_t start, len;     /* true ns */
+};
+
 struct sim_clock {
 	struct sim_osc osc;
 	struct kclk kclk;
 	int64_t mono_off;       /* mono = oscillator - mono_off */
 	bool mono_linux;        /* mono = disciplined clock without its jumps, as Linux's
 	                         * CLOCK_MONOTONIC (slewed with the clock, never stepped) */
+	struct sim_pause pause[SIM_MAX_PAUSES]; /* in time order, not overlapping */
+	unsigned n_pause;
 };
 
 /* Initial offset of the disciplined clock from true time, oscillator frequency error. The
  * wander's random walk draws from (seed, stream). */
 void sim_clock_init(struct sim_clock *c, double offset_s, double freq_ppm, double wander,
 		    uint64_t seed, uint64_t stream);
+/* The same with true time's origin t0_unix_ns instead of SIM_T0_UNIX_S. */
+void sim_clock_init_at(struct sim_clock *c, int64_t t0_unix_ns, double offset_s, double freq_ppm,
+		       double wander, uint64_t seed, uint64_t stream);
+/* Add a pause (after sim_clock_init, before the first reading; in time order). False if
+ * the table is full or it overlaps or precedes the last one. */
+bool sim_clock_add_pause(struct sim_clock *c, int64_t start, int64_t len);
+/* The node's own elapsed time at true time t: t minus the paused time before it. */
+int64_t sim_clock_local(const struct sim_clock *c, int64_t t);
+/* The first true time at which the node's own elapsed time reaches local. */
+int64_t sim_clock_true_at(const struct sim_clock *c, int64_t local);
+bool sim_clock_paused(const struct sim_clock *c, int64_t t);
 /* Readings at true time t (t never goes backwards). */
 int64_t sim_clock_base(struct sim_clock *c, int64_t t);
 int64_t sim_clock_mono(struct sim_clock *c, int64_t t);
@@ -126,6 +155,14 @@ struct sim_client_spec {
 	bool mono_linux;        /* `mono = linux`: the monotonic clock is slewed as Linux's
 	                         * CLOCK_MONOTONIC; default `raw`: the oscillator itself */
 	int discipline;         /* eng_params.discipline: 0 gnomon (default), 1 the RFC PLL/FLL */
+	/* A disturbed guest (0 = none): suspended at suspend_at_s for suspend_s (both clocks
+	 * stand still); at resume, if resume_set, its guest agent sets the real-time clock to
+	 * UTC + resume_error_s (an external step); paused (migrated) at migrate_at_s for
+	 * migrate_s, nothing set at resume. */
+	double suspend_at_s, suspend_s;
+	bool resume_set;
+	double resume_error_s;
+	double migrate_at_s, migrate_s;
 };
 
 /* Figures measured elsewhere under the same models, for the table (0 = not known). */
@@ -151,6 +188,11 @@ struct sim_scenario {
 	struct sim_server_spec servers[SIM_MAX_SERVERS];
 	unsigned n_servers;
 	struct sim_targets targets;
+	int64_t start_unix_s;   /* `start_date`: true time's origin (SIM_T0_UNIX_S) */
+	int leap;               /* `leap`: 1 insert, -1 delete a leap second at the end of the
+	                         * month the run starts in; 0 none */
+	unsigned steps_expected; /* steps per seed the scenario means to cause (its disturbance);
+	                         * the table does not flag them */
 };
 
 /* Defaults (the client model of the accuracy table; no servers). */
@@ -183,6 +225,19 @@ struct sim_result {
 	uint64_t adj_refused;   /* of which the kernel would refuse (EINVAL: tick out of range) */
 	uint64_t adj_clamped;   /* of which asked a frequency beyond ±500 ppm */
 	double final_offset_s;
+	/* the client's disturbance (suspend/migrate resume, leap second), if any */
+	double event_s;         /* its instant, true s from the start (-1: none) */
+	double ev_lock_s;       /* from it to the first |offset| < 1 ms (-1: never) */
+	double ev_stay_1ms_s;   /* from it until |offset| stays < 1 ms to the end (-1: not at the end) */
+	double ev_max_s;        /* largest |offset| from 60 s after ev_lock_s on */
+	double ev_poll_s;       /* the client's (system) poll interval at it */
+	uint64_t ev_sent_60s;   /* requests the client sent in the first 60 s after it */
+	unsigned ext_steps;     /* external steps the simulated daemon noticed and reported */
+	unsigned kernel_leaps;  /* leap seconds the client's kernel inserted or deleted */
+	unsigned restarts_ext, jumps, jump_alarms, eng_kernel_leaps; /* eng_status */
+	unsigned panic_s;       /* seconds the client's engine was in panic */
+	unsigned falseticker_s; /* seconds some source of the client showed 'x' */
+	uint64_t dropped_paused; /* datagrams that reached the client while it stood still */
 };
 
 struct sim_opts {
@@ -215,6 +270,12 @@ struct sim_summary {
 	double pkts_per_h;      /* mean */
 	double report_us;       /* mean |offset| at report_at_s */
 	double report_max_us;   /* largest |offset| at report_at_s */
+	/* a disturbance (sim_result event_s): */
+	bool has_event;
+	double ev_lock_s;       /* median */
+	double ev_stay_1ms_s;   /* median (-1 if the median seed ends above) */
+	double ev_max_us;       /* largest of any seed */
+	unsigned ext_steps, kernel_leaps, jumps, panic_s; /* totals */
 };
 void sim_summarize(const struct sim_result *r, unsigned n, struct sim_summary *out);
 

@@ -26,6 +26,7 @@ void sim_scn_defaults(struct sim_scenario *scn)
 	client_defaults(&scn->client);
 	snprintf(scn->client.name, sizeof scn->client.name, "client");
 	scn->targets.goal_ratio = 0.7;
+	scn->start_unix_s = SIM_T0_UNIX_S;
 }
 
 static void client_defaults(struct sim_client_spec *c)
@@ -41,6 +42,7 @@ static void client_defaults(struct sim_client_spec *c)
 	c->tx_timestamps = true;
 	c->link.delay_s = 100e-6;
 	c->link.jitter_s = 100e-6;
+	c->resume_set = true;
 }
 
 static void server_defaults(struct sim_server_spec *s)
@@ -75,6 +77,33 @@ static bool num(const char *v, double *out)
 	if (end == v || *end != '\0' || errno != 0 || !isfinite(d))
 		return false;
 	*out = d;
+	return true;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (the usual era arithmetic). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned mp = m > 2 ? m - 3 : m + 9;
+	unsigned doy = (153 * mp + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* "YYYY-MM-DD" → Unix seconds of its 00:00:00 UTC. */
+static bool parse_date(const char *v, int64_t *out)
+{
+	int y, m, d;
+	char extra;
+	if (sscanf(v, "%4d-%2d-%2d%c", &y, &m, &d, &extra) != 3 || y < 1972 || y > 2200 || m < 1 ||
+	    m > 12 || d < 1 || d > 31)
+		return false;
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	if (d > mdays[m - 1] || (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)))
+		return false;
+	*out = days_from_civil(y, (unsigned)m, (unsigned)d) * 86400;
 	return true;
 }
 
@@ -140,6 +169,23 @@ static const char *apply(struct sim_scenario *scn, enum section sec, const char 
 		NUM("report_at_h", scn->report_at_s, 3600.0)
 		NUM("report_at_s", scn->report_at_s, 1.0)
 		NUM("compare_ratio", scn->compare_ratio, 1.0)
+		INT("steps_expected", scn->steps_expected, 0, 1000)
+		if (strcmp(key, "start_date") == 0) {
+			if (!parse_date(val, &scn->start_unix_s))
+				return "expected a date YYYY-MM-DD (1972..2200)";
+			return NULL;
+		}
+		if (strcmp(key, "leap") == 0) {
+			if (strcmp(val, "insert") == 0)
+				scn->leap = 1;
+			else if (strcmp(val, "delete") == 0)
+				scn->leap = -1;
+			else if (strcmp(val, "none") == 0)
+				scn->leap = 0;
+			else
+				return "leap is insert, delete or none";
+			return NULL;
+		}
 		break;
 	case SEC_CLIENT:
 		return apply_client(&scn->client, key, val, d, isnum);
@@ -227,6 +273,15 @@ static const char *apply_client(struct sim_client_spec *c, const char *key, cons
 	INT("iburst", c->iburst, 0, 1)
 	INT("precision", c->precision_log2, -32, 0)
 	INT("tx_timestamps", c->tx_timestamps, 0, 1)
+	NUM("suspend_at_h", c->suspend_at_s, 3600.0)
+	NUM("suspend_at_s", c->suspend_at_s, 1.0)
+	NUM("suspend_h", c->suspend_s, 3600.0)
+	NUM("suspend_s", c->suspend_s, 1.0)
+	INT("resume_set", c->resume_set, 0, 1)
+	NUM("resume_error_s", c->resume_error_s, 1.0)
+	NUM("migrate_at_h", c->migrate_at_s, 3600.0)
+	NUM("migrate_at_s", c->migrate_at_s, 1.0)
+	NUM("migrate_s", c->migrate_s, 1.0)
 	if (strcmp(key, "discipline") == 0) {
 		if (strcmp(val, "gnomon") == 0)
 			c->discipline = 0;
@@ -394,6 +449,13 @@ bool sim_scn_parse(struct sim_scenario *scn, const char *text, char *err, size_t
 			seterr(err, errlen, "%s: minpoll above maxpoll", c->name);
 			return false;
 		}
+		if (c->suspend_s < 0 || c->migrate_s < 0 || c->suspend_at_s < 0 || c->migrate_at_s < 0 ||
+		    (c->suspend_s > 0 && c->migrate_s > 0 &&
+		     !(c->suspend_at_s + c->suspend_s <= c->migrate_at_s ||
+		       c->migrate_at_s + c->migrate_s <= c->suspend_at_s))) {
+			seterr(err, errlen, "%s: a suspend and a migration may not overlap, nor be negative", c->name);
+			return false;
+		}
 		if (g > 0 && c->name[0] == '\0') {
 			seterr(err, errlen, "[gnomon] %u has no name", g);
 			return false;
@@ -473,6 +535,21 @@ void sim_summarize(const struct sim_result *r, unsigned n, struct sim_summary *o
 	}
 	out->lock_1ms_s = median_time(lock, n);
 	out->stay_100us_s = median_time(stay, n);
+	double evl[1024], evs[1024];
+	for (unsigned i = 0; i < n && i < 1024; i++) {
+		evl[i] = r[i].ev_lock_s;
+		evs[i] = r[i].ev_stay_1ms_s;
+		if (r[i].event_s >= 0)
+			out->has_event = true;
+		if (r[i].ev_max_s * 1e6 > out->ev_max_us)
+			out->ev_max_us = r[i].ev_max_s * 1e6;
+		out->ext_steps += r[i].ext_steps;
+		out->kernel_leaps += r[i].kernel_leaps;
+		out->jumps += r[i].jumps;
+		out->panic_s += r[i].panic_s;
+	}
+	out->ev_lock_s = median_time(evl, n);
+	out->ev_stay_1ms_s = median_time(evs, n);
 }
 
 static void fmt_time(char *buf, size_t cap, double t)
@@ -493,6 +570,15 @@ void sim_summary_line(const struct sim_scenario *scn, const struct sim_summary *
 			 s->report_us, s->report_max_us);
 	snprintf(buf, cap, "%-14s rms %8.2f us  max %8.1f us  <1ms %7s  <100us %8s  steps %u  pkts/h %6.1f%s",
 		 scn->name, s->rms_us, s->max_us, lock, stay, s->steps, s->pkts_per_h, rep);
+	if (s->has_event) {
+		char el[32], es[32];
+		fmt_time(el, sizeof el, s->ev_lock_s);
+		fmt_time(es, sizeof es, s->ev_stay_1ms_s);
+		size_t l = strlen(buf);
+		snprintf(buf + l, cap - l, "  | after the event: <1ms %s, stays <1ms %s, max from 60 s after that %.1f us; "
+			 "external steps %u, kernel leaps %u, jumps %u, panic %u s", el, es, s->ev_max_us,
+			 s->ext_steps, s->kernel_leaps, s->jumps, s->panic_s);
+	}
 }
 
 int sim_recorded_load(const char *path, struct sim_recorded *out, int max, char *err, size_t errlen)

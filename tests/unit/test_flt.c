@@ -2,7 +2,8 @@
 /*
  * test_flt: the clock filter (RFC 5905 §10, A.5.2): minimum-delay choice, only newer
  * samples pass, the dispersion sum with empty stages at MAXDISP, jitter, the popcorn spike
- * suppressor, and the filled-stages dispersion gnomon uses for selection.
+ * suppressor, the filled-stages dispersion gnomon uses for selection, and the least delay
+ * over the last 64 samples the discipline's sample weights start from.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -58,6 +59,30 @@ static void test_minimum_delay_chosen(void **state)
 	assert_float_equal(f.delay_s, 0.005, 1e-12);
 }
 
+/* The least delay over the last 64 samples: the eight stages can all sit well above the
+ * path's minimum (then a slow sample, the least of eight, would pass for an exact one);
+ * the longer record still knows the minimum, and forgets it once 64 samples went by. */
+static void test_min_delay_long(void **state)
+{
+	(void)state;
+	struct flt f;
+	flt_init(&f);
+	assert_float_equal(flt_min_delay_long(&f), 0.0, 0.0);
+	int64_t t = 0;
+	for (int i = 0; i < 4; i++, t += 16 * S)
+		flt_add(&f, 0.0, 0.000205, 0.0, t, t, 1e-6, 4); /* the path's minimum */
+	for (int i = 0; i < 12; i++, t += 16 * S)
+		flt_add(&f, 0.0, 0.000320 + i * 1e-6, 0.0, t, t, 1e-6, 4);
+	assert_float_equal(flt_min_delay(&f), 0.000324, 1e-12); /* the stages forgot it */
+	assert_float_equal(flt_min_delay_long(&f), 0.000205, 1e-12);
+	for (int i = 0; i < 64; i++, t += 16 * S)
+		flt_add(&f, 0.0, 0.000400, 0.0, t, t, 1e-6, 4);
+	assert_float_equal(flt_min_delay_long(&f), 0.000400, 1e-12);
+	/* never above the stages' own least delay */
+	flt_add(&f, 0.0, 0.000300, 0.0, t, t, 1e-6, 4);
+	assert_float_equal(flt_min_delay_long(&f), 0.000300, 1e-12);
+}
+
 static void test_popcorn_spike_held_back(void **state)
 {
 	(void)state;
@@ -103,6 +128,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_first_sample_passes),
 		cmocka_unit_test(test_minimum_delay_chosen),
+		cmocka_unit_test(test_min_delay_long),
 		cmocka_unit_test(test_popcorn_spike_held_back),
 		cmocka_unit_test(test_step_shifts_offsets),
 	};

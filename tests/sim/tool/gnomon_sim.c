@@ -159,14 +159,31 @@ int main(int argc, char **argv)
 				       (unsigned long long)res[k].client_sent, res[k].final_freq_ppm,
 				       res[k].report_offset_s * 1e6, (unsigned long long)res[k].events,
 				       (unsigned long long)res[k].logs);
+		if (per_seed)
+			for (unsigned k = 0; k < scn[i].seeds; k++)
+				if (res[k].event_s >= 0)
+					printf("  seed %-4llu after the event at %.0f s: <1ms %.0f s, stays <1ms %.0f s, max from 60 s after that %.1f us, "
+					       "requests in 60 s %llu, external steps %u, kernel leaps %u (engine %u), restarts %u, "
+					       "jumps %u (alarms %u), panic %u s, falseticker %u s, lost while paused %llu\n",
+					       (unsigned long long)res[k].seed, res[k].event_s, res[k].ev_lock_s, res[k].ev_stay_1ms_s,
+					       res[k].ev_max_s * 1e6, (unsigned long long)res[k].ev_sent_60s, res[k].ext_steps,
+					       res[k].kernel_leaps, res[k].eng_kernel_leaps, res[k].restarts_ext, res[k].jumps,
+					       res[k].jump_alarms, res[k].panic_s, res[k].falseticker_s,
+					       (unsigned long long)res[k].dropped_paused);
 		free(res);
 		const struct sim_summary *s = &sum[i];
+		unsigned want_steps = scn[i].steps_expected * scn[i].seeds; /* a disturbance's own */
 		const struct sim_targets *t = &scn[i].targets;
-		if (record) {
+		if (record && scn[i].steps_expected > 0) {
+			/* test_sim_scenarios wants no step: a disturbance that steps by design is
+			 * asserted by its own test (tests/sim/test_sim_vm.c) */
+			printf("# %s: not recorded (it steps %u time(s) per seed by design; see test_sim_vm)\n",
+			       scn[i].name, scn[i].steps_expected);
+		} else if (record) {
 			printf("%-14s %.2f %.1f %.0f %.0f %u %.1f\n", scn[i].name, s->rms_us, s->max_us,
 			       s->lock_1ms_s, s->stay_100us_s, s->steps, s->pkts_per_h);
 		} else if (table) {
-			char chr[16], ratio[16], nts[16], chmax[16], lock[16], chlock[16], stay[16], chstay[16], goal[96] = "";
+			char chr[16], ratio[16], nts[16], chmax[16], lock[16], chlock[16], stay[16], chstay[16], goal[192] = "";
 			fmt_opt(chr, sizeof chr, t->chrony_rms_us, 1);
 			fmt_opt(nts, sizeof nts, t->ntpsec_rms_us, 1);
 			fmt_opt(chmax, sizeof chmax, t->chrony_max_us, 0);
@@ -177,12 +194,16 @@ int main(int argc, char **argv)
 			if (t->chrony_rms_us > 0) {
 				double r = s->rms_us / t->chrony_rms_us;
 				snprintf(ratio, sizeof ratio, "%.2f", r);
-				bool ok = r <= t->goal_ratio && s->steps == 0 &&
+				bool ok = r <= t->goal_ratio && s->steps == want_steps &&
 					  (t->chrony_lock_s <= 0 || (s->lock_1ms_s >= 0 && s->lock_1ms_s <= t->chrony_lock_s));
 				snprintf(goal, sizeof goal, "%s", ok ? "met" : "NOT met");
 			} else {
 				snprintf(ratio, sizeof ratio, "-");
-				snprintf(goal, sizeof goal, "%s", s->steps == 0 ? "(no target) no step" : "(no target) STEPPED");
+				if (want_steps > 0)
+					snprintf(goal, sizeof goal, "(no target) %u step(s) %s", s->steps, s->steps == want_steps ?
+						 "as the disturbance asks" : "NOT as expected");
+				else
+					snprintf(goal, sizeof goal, "%s", s->steps == 0 ? "(no target) no step" : "(no target) STEPPED");
 			}
 			if (scn[i].compare_to[0] != '\0') {
 				for (int k = 0; k < i; k++)
@@ -198,6 +219,11 @@ int main(int argc, char **argv)
 				snprintf(goal + l, sizeof goal - l, "; at %.0f h: %.0f us (max %.0f)",
 					 scn[i].report_at_s / 3600, s->report_us, s->report_max_us);
 			}
+			if (s->has_event) {
+				size_t l = strlen(goal);
+				snprintf(goal + l, sizeof goal - l, "; after the event <1ms %.0f s, stays %.0f s",
+					 s->ev_lock_s, s->ev_stay_1ms_s);
+			}
 			if (markdown)
 				printf("| %s | %.2f | %s | %s | %s | %.1f | %s | %s | %s | %s | %u | %.1f | %s |\n", scn[i].name,
 				       s->rms_us, chr, ratio, nts, s->max_us, chmax, lock, chlock, stay, s->steps,
@@ -205,7 +231,7 @@ int main(int argc, char **argv)
 			else
 				printf("%-14s %9.2f %9s %6s %9s %9.1f %7s %7s %7s %7s %5u %7.1f  %s\n", scn[i].name, s->rms_us,
 				       chr, ratio, nts, s->max_us, chmax, lock, chlock, stay, s->steps, s->pkts_per_h, goal);
-			if (!(s->steps == 0))
+			if (s->steps != want_steps)
 				rc = 1;
 		} else {
 			char line[512];
