@@ -102,4 +102,99 @@ void pool_query_abandoned(struct pool *p, int64_t now_mono_ns);
 /* When pool_want_query may next become true by time alone (INT64_MAX: in flight). */
 int64_t pool_next_query(const struct pool *p);
 
+/* --- a `server NAME` / `peer NAME` line whose address stopped answering (issue 6) ---
+ *
+ * Such a line has one association (ntpd: one address per server line). When its address
+ * has not answered for POOL_RENAME_POLLS poll intervals (time since the last answer, or
+ * since it was mobilised if it never answered), DNS is asked again for the name:
+ *   - the answer holds another usable address (the line's family, not the current one,
+ *     not used by another association): POOL_RENAME_REPLACE, the daemon mobilises it
+ *     with the line's options and demobilises the silent one. The current address is
+ *     left even when the answer still holds it: a silent address whose name now offers
+ *     another (a renumbered server, DNS failover, a round-robin name with a dead member)
+ *     is the case this exists for;
+ *   - only the current address: POOL_RENAME_SAME, it stays; asked again after a pause
+ *     that starts at the silence window and doubles up to POOL_RENAME_MAX_S (an hour);
+ *   - nothing usable: POOL_RENAME_NONE, it stays, same pause;
+ *   - the address answered again meanwhile: POOL_RENAME_ANSWERS, it stays, the pause
+ *     is reset.
+ * A failing DNS never drops the association: the request stays with the dns module,
+ * which retries it with its own backoff (5 s .. 1 h) and logs its health once per
+ * change; when the address answers again first, pool_rename_check says
+ * POOL_RENAME_CANCEL. A line whose resolution left it without an association (nothing
+ * usable, the engine refused) is asked again on the same pacing.
+ *
+ * Why 4 polls and not the pool's 8 (reach == 0): asking is only a question. The
+ * association is replaced only when DNS names another address for the name, and a same
+ * answer costs one query; 4 silent polls (at the default minpoll 6: ~4 minutes; at
+ * maxpoll 10: ~68 minutes) is well past a lost packet or two, and half the pool's rule
+ * keeps a renumbered server's outage short. An address literal is never re-resolved (the
+ * daemon never calls this for one).
+ *
+ * Pure: the caller passes what the engine shows (struct pool_rename_src) and the time;
+ * no I/O, no clock reads. */
+#define POOL_RENAME_POLLS 4         /* poll intervals without an answer before asking */
+#define POOL_RENAME_MAX_S 3600      /* pause cap between fruitless re-resolutions (issue:
+                                     * "with backoff (up to an hour)") */
+
+enum pool_rename_tick {
+	POOL_RENAME_IDLE = 0,       /* nothing to do */
+	POOL_RENAME_ASK,            /* ask DNS now (then pool_rename_answer) */
+	POOL_RENAME_CANCEL,         /* a question is out but the address answers again:
+	                             * cancel it (the state is already reset) */
+};
+
+enum pool_rename_verdict {
+	POOL_RENAME_REPLACE = 0,    /* *pick: mobilise it, then demobilise the silent one */
+	POOL_RENAME_SAME,           /* the name gives only the current address: keep it */
+	POOL_RENAME_NONE,           /* nothing usable (family, used elsewhere, no answer) */
+	POOL_RENAME_ANSWERS,        /* the address answered meanwhile: keep it */
+};
+
+/* The line's association as the engine shows it (eng_source_info). */
+struct pool_rename_src {
+	bool present;               /* false: the line has no association */
+	struct gn_addr addr;        /* present: its address */
+	int poll_log2;              /* present: its poll; absent: the line's minpoll */
+	int64_t quiet_since_mono_ns;/* present: the last answer, or its mobilisation if it
+	                             * never answered */
+};
+
+struct pool_rename {
+	bool asking;                /* a question is out */
+	int64_t next_mono_ns;       /* no question before this (0: none pending) */
+	int64_t pause_ns;           /* the last pause (0: none since the last reset) */
+	unsigned episode_asks;      /* questions since the address last answered (1 = the
+	                             * first: for logging once per state change) */
+	uint64_t asked, replaced, same, none, answers, cancelled;
+};
+
+void pool_rename_init(struct pool_rename *r);
+
+/* The silence window of s: POOL_RENAME_POLLS poll intervals (poll clamped to 3..17). */
+int64_t pool_rename_window_ns(const struct pool_rename_src *s);
+/* s is present and has been silent for the window (or is absent). */
+bool pool_rename_silent(const struct pool_rename_src *s, int64_t now_mono_ns);
+
+/* Once per check: ASK when the address is silent, no question is out and the pause is
+ * over (marks a question out); CANCEL when a question is out but the address answers
+ * again; IDLE otherwise. An answering address resets the pause. */
+enum pool_rename_tick pool_rename_check(struct pool_rename *r, const struct pool_rename_src *s,
+					int64_t now_mono_ns);
+
+/* DNS answered (n >= 0 addresses; n == 0 also when the question could not be asked).
+ * family: the line's (GN_AF_NONE: any). busy: every association's address (the line's
+ * own may be among them). Ends the question; on REPLACE *pick is set and the pause
+ * reset, on SAME and NONE the next question waits the pause (the window first, then
+ * doubling up to POOL_RENAME_MAX_S). */
+enum pool_rename_verdict pool_rename_answer(struct pool_rename *r, const struct pool_rename_src *s,
+					    const struct gn_addr *addrs, size_t n, uint8_t family,
+					    const struct gn_addr *busy, size_t n_busy,
+					    int64_t now_mono_ns, struct gn_addr *pick);
+
+/* The engine refused the address REPLACE picked (or the first resolution's): wait the
+ * pause as for NONE. */
+void pool_rename_refused(struct pool_rename *r, const struct pool_rename_src *s,
+			 int64_t now_mono_ns);
+
 #endif

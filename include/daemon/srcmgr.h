@@ -9,8 +9,16 @@
  *   - A name goes to the dns module (c-ares in the poll loop: nothing blocks). A failed
  *     resolution is retried by dns with backoff up to an hour and logged by it once per
  *     state change; the daemon keeps running and serving meanwhile.
- *   - server/peer name: one association, with the first address of the wanted family that
- *     no other association uses (ntpd: one address per server line).
+ *   - server/peer name: one association, with the first address of the wanted family
+ *     that no other association uses (ntpd: one address per server line). When that
+ *     address has not answered for POOL_RENAME_POLLS (4) poll intervals, DNS is asked
+ *     again (pool.h's pool_rename_*: the rule, the answer's meaning, the backoff): another
+ *     usable address in the answer → a new association for it with the line's options,
+ *     the silent one demobilised; the same address or nothing usable → kept, asked again
+ *     after a pause doubling up to an hour; DNS failing → kept (dns retries and logs once
+ *     per health change); the address answering again → the question is dropped. A line
+ *     left without an association by its first answer is asked again on that pacing. An
+ *     address literal is never re-resolved.
  *   - pool name (ntp.conf(5) `pool`, src/core/pool): associations from the answer until
  *     all associations together number `tos maxclock` (default 10), with the line's
  *     options (iburst...). A pool association that stays unreachable (reach 0 and
@@ -23,7 +31,8 @@
  * A periodic check (SRCMGR_CHECK_S) looks at the engine's sources and the pools' pacing.
  *
  * Owns: the dns object, one struct pool per pool line, the request → line map, the
- * per-association bookkeeping for the retirement rule. Does not own the engine, exec,
+ * per-association bookkeeping for the retirement rule, each server/peer name line's
+ * association id and struct pool_rename. Does not own the engine, exec,
  * the loop or the configuration (borrowed; they outlive it).
  */
 #ifndef SRCMGR_H
@@ -61,6 +70,12 @@ struct srcmgr_stats {
 	uint64_t replaced_false;    /* pool associations dropped as falsetickers */
 	uint64_t replaced_kod;      /* pool associations a DENY/RSTR kiss demobilised, removed */
 	uint64_t pool_queries;      /* DNS queries made to refill a pool */
+	/* server/peer names whose address went silent (issue 6) */
+	uint64_t renames_asked;     /* DNS asked again for the name */
+	uint64_t renames_replaced;  /* associations moved to another address DNS gave */
+	uint64_t renames_kept;      /* answers that kept the address (same, nothing usable) */
+	uint64_t renames_failed;    /* failed DNS attempts for them (dns retries them) */
+	uint64_t renames_cancelled; /* the address answered again before DNS did */
 };
 
 /* Creates the DNS resolver only when a line holds a name. NULL on out of memory. */

@@ -211,3 +211,123 @@ int64_t pool_next_query(const struct pool *p)
 	REQUIRE(p != NULL);
 	return p->query_in_flight ? INT64_MAX : p->next_query_mono_ns;
 }
+
+/* --- server/peer names re-resolved (see pool.h) --- */
+
+void pool_rename_init(struct pool_rename *r)
+{
+	REQUIRE(r != NULL);
+	memset(r, 0, sizeof *r);
+}
+
+int64_t pool_rename_window_ns(const struct pool_rename_src *s)
+{
+	REQUIRE(s != NULL);
+	int p = s->poll_log2 < 3 ? 3 : s->poll_log2 > 17 ? 17 : s->poll_log2; /* RFC 5905 §7.2 */
+	return (int64_t)POOL_RENAME_POLLS * (NS_PER_S << p);
+}
+
+bool pool_rename_silent(const struct pool_rename_src *s, int64_t now_mono_ns)
+{
+	REQUIRE(s != NULL);
+	if (!s->present)
+		return true;
+	return now_mono_ns - s->quiet_since_mono_ns >= pool_rename_window_ns(s);
+}
+
+static void rename_reset(struct pool_rename *r)
+{
+	r->next_mono_ns = 0;
+	r->pause_ns = 0;
+	r->episode_asks = 0;
+}
+
+/* A fruitless answer: the next question after the window, then twice the last pause, up
+ * to POOL_RENAME_MAX_S. */
+static void rename_backoff(struct pool_rename *r, const struct pool_rename_src *s, int64_t now)
+{
+	int64_t max = POOL_RENAME_MAX_S * NS_PER_S;
+	int64_t pause = r->pause_ns == 0 ? pool_rename_window_ns(s) : r->pause_ns * 2;
+	if (pause > max)
+		pause = max;
+	r->pause_ns = pause;
+	r->next_mono_ns = now + pause;
+}
+
+enum pool_rename_tick pool_rename_check(struct pool_rename *r, const struct pool_rename_src *s,
+					int64_t now_mono_ns)
+{
+	REQUIRE(r != NULL && s != NULL);
+	if (!pool_rename_silent(s, now_mono_ns)) {
+		bool was_asking = r->asking;
+		r->asking = false;
+		rename_reset(r);
+		if (was_asking) {
+			r->cancelled++;
+			return POOL_RENAME_CANCEL;
+		}
+		return POOL_RENAME_IDLE;
+	}
+	if (r->asking || now_mono_ns < r->next_mono_ns)
+		return POOL_RENAME_IDLE;
+	r->asking = true;
+	r->asked++;
+	r->episode_asks++;
+	return POOL_RENAME_ASK;
+}
+
+static bool in_list(const struct gn_addr *list, size_t n, const struct gn_addr *a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (gn_addr_same_host(&list[i], a))
+			return true;
+	return false;
+}
+
+enum pool_rename_verdict pool_rename_answer(struct pool_rename *r, const struct pool_rename_src *s,
+					    const struct gn_addr *addrs, size_t n, uint8_t family,
+					    const struct gn_addr *busy, size_t n_busy,
+					    int64_t now_mono_ns, struct gn_addr *pick)
+{
+	REQUIRE(r != NULL && s != NULL && pick != NULL);
+	REQUIRE((addrs != NULL || n == 0) && (busy != NULL || n_busy == 0));
+	r->asking = false;
+	if (s->present && !pool_rename_silent(s, now_mono_ns)) {
+		rename_reset(r);
+		r->answers++;
+		return POOL_RENAME_ANSWERS;
+	}
+	bool has_current = false;
+	for (size_t i = 0; i < n; i++) {
+		const struct gn_addr *a = &addrs[i];
+		if (a->family != GN_AF_INET && a->family != GN_AF_INET6)
+			continue;
+		if (family != GN_AF_NONE && a->family != family)
+			continue;
+		if (s->present && gn_addr_same_host(a, &s->addr)) {
+			has_current = true;
+			continue;
+		}
+		if (in_list(busy, n_busy, a))
+			continue;
+		*pick = *a;
+		rename_reset(r);
+		r->replaced++;
+		return POOL_RENAME_REPLACE;
+	}
+	rename_backoff(r, s, now_mono_ns);
+	if (has_current) {
+		r->same++;
+		return POOL_RENAME_SAME;
+	}
+	r->none++;
+	return POOL_RENAME_NONE;
+}
+
+void pool_rename_refused(struct pool_rename *r, const struct pool_rename_src *s,
+			 int64_t now_mono_ns)
+{
+	REQUIRE(r != NULL && s != NULL);
+	r->asking = false;
+	rename_backoff(r, s, now_mono_ns);
+}

@@ -20,8 +20,13 @@
 
 struct line {
 	uint32_t dns_req;            /* outstanding request, 0 none */
-	bool done;                   /* server/peer: resolved and mobilised */
+	bool name;                   /* the host is a name (not an address literal) */
+	bool done;                   /* server/peer name: first answer handled */
 	struct pool *pool;           /* pool line with a name: its addresses */
+	/* server/peer name: its association and the re-resolution state (pool.h) */
+	uint32_t assoc_id;           /* 0 = none */
+	int64_t mobilised_mono_ns;
+	struct pool_rename rn;
 };
 
 struct track {
@@ -79,6 +84,8 @@ struct srcmgr *srcmgr_new(const struct srcmgr_params *p)
 		if (os_net_resolve_numeric(s->host, s->port, s->family, &a))
 			continue;
 		any_name = true;
+		m->line[i].name = true;
+		pool_rename_init(&m->line[i].rn);
 		if (s->kind == CFG_SRC_POOL) {
 			m->line[i].pool = malloc(sizeof *m->line[i].pool);
 			if (!m->line[i].pool) {
@@ -128,14 +135,6 @@ static size_t snapshot(struct srcmgr *m, const struct eng_now *now)
 {
 	size_t n = eng_sources(m->p.eng, now, m->info, MAX_ASSOCS);
 	return n < MAX_ASSOCS ? n : MAX_ASSOCS;
-}
-
-static bool addr_in_use(const struct srcmgr *m, size_t n, const struct gn_addr *a)
-{
-	for (size_t i = 0; i < n; i++)
-		if (gn_addr_same_host(&m->info[i].addr, a))
-			return true;
-	return false;
 }
 
 static void track_add(struct srcmgr *m, uint32_t id, unsigned cfg_index, int64_t now_mono)
@@ -212,6 +211,107 @@ static void pool_fill(struct srcmgr *m, const struct eng_now *now, unsigned i)
 	}
 }
 
+/* What the engine shows of server/peer name line i's association (pool.h's view); drops
+ * the line's id if the association is gone. Needs a fresh snapshot of n entries. */
+static void line_src(struct srcmgr *m, unsigned i, size_t n, struct pool_rename_src *src)
+{
+	struct line *l = &m->line[i];
+	const struct cfg_source *s = &m->p.cfg->sources[i];
+	memset(src, 0, sizeof *src);
+	src->poll_log2 = s->minpoll;
+	for (size_t k = 0; k < n && l->assoc_id; k++) {
+		const struct eng_source_info *si = &m->info[k];
+		if (si->assoc_id != l->assoc_id)
+			continue;
+		src->present = true;
+		src->addr = si->addr;
+		src->poll_log2 = si->poll_log2;
+		src->quiet_since_mono_ns = si->last_rx_mono_ns > l->mobilised_mono_ns ?
+					   si->last_rx_mono_ns : l->mobilised_mono_ns;
+		return;
+	}
+	l->assoc_id = 0;
+}
+
+/* A DNS answer for server/peer name line i: the first (the line has no association yet)
+ * or a re-resolution after its address went silent. pool_rename_answer decides. */
+static void name_answer(struct srcmgr *m, const struct eng_now *now, unsigned i,
+			const struct gn_addr *addrs, size_t n_addrs)
+{
+	struct line *l = &m->line[i];
+	const struct cfg_source *s = &m->p.cfg->sources[i];
+	bool first = !l->done;
+	l->done = true;
+	size_t n = snapshot(m, now);
+	struct gn_addr busy[MAX_ASSOCS], pick;
+	for (size_t k = 0; k < n; k++)
+		busy[k] = m->info[k].addr;
+	struct pool_rename_src src;
+	line_src(m, i, n, &src);
+	uint32_t old_id = l->assoc_id;
+	enum pool_rename_verdict v = pool_rename_answer(&l->rn, &src, addrs, n_addrs,
+							(uint8_t)s->family, busy, n, now->mono_ns,
+							&pick);
+	char as[96], ps[96];
+	double pause_s = (double)l->rn.pause_ns / (double)GN_NS_PER_S;
+	bool loud = l->rn.episode_asks <= 1; /* once per state change */
+	switch (v) {
+	case POOL_RENAME_ANSWERS:
+		log_info("%s %s: %s answers again; DNS's answer not needed", kind_name(s->kind),
+			 s->host, addr_port_str(&src.addr, as, sizeof as));
+		m->st.renames_cancelled++;
+		return;
+	case POOL_RENAME_SAME:
+		m->st.renames_kept++;
+		if (loud)
+			log_info("%s %s: DNS still gives %s only; keeping association %u (asking "
+				 "again in %g s, then less often, up to every %d s)",
+				 kind_name(s->kind), s->host, addr_port_str(&src.addr, as, sizeof as),
+				 old_id, pause_s, POOL_RENAME_MAX_S);
+		else
+			log_debug("%s %s: DNS still gives %s only; next question in %g s",
+				  kind_name(s->kind), s->host, addr_port_str(&src.addr, as, sizeof as),
+				  pause_s);
+		return;
+	case POOL_RENAME_NONE:
+		if (first) {
+			log_warnx("%s %s (line %u): no usable address among the %zu DNS gave (wrong "
+				  "family, or each used by another source); asking again in %g s",
+				  kind_name(s->kind), s->host, s->line, n_addrs, pause_s);
+		} else if (!src.present) {
+			log_debug("%s %s: still no usable address among the %zu DNS gave; next "
+				  "question in %g s", kind_name(s->kind), s->host, n_addrs, pause_s);
+		} else {
+			m->st.renames_kept++;
+			if (loud)
+				log_info("%s %s: DNS gives no other usable address (%zu in its answer); "
+					 "keeping association %u (asking again in %g s)",
+					 kind_name(s->kind), s->host, n_addrs, old_id, pause_s);
+		}
+		return;
+	case POOL_RENAME_REPLACE:
+		break;
+	}
+	if (src.present)
+		log_notice("%s %s: %s (association %u) does not answer and DNS now gives %s; "
+			   "replacing it", kind_name(s->kind), s->host,
+			   addr_port_str(&src.addr, as, sizeof as), old_id,
+			   addr_port_str(&pick, ps, sizeof ps));
+	uint32_t id = mobilise(m, now, i, &pick);
+	if (id == 0) {
+		pool_rename_refused(&l->rn, &src, now->mono_ns);
+		return; /* the old one (if any) stays */
+	}
+	l->assoc_id = id;
+	l->mobilised_mono_ns = now->mono_ns;
+	if (src.present) {
+		m->st.renames_replaced++;
+		if (!eng_remove_source(m->p.eng, now, old_id))
+			log_warnx("%s %s: association %u could not be removed", kind_name(s->kind),
+				  s->host, old_id);
+	}
+}
+
 static int line_of_request(const struct srcmgr *m, uint32_t id)
 {
 	for (unsigned i = 0; i < m->p.cfg->n_sources; i++)
@@ -224,15 +324,28 @@ static void on_dns(void *ctx, const struct dns_result *r)
 {
 	struct srcmgr *m = ctx;
 	int li = line_of_request(m, r->id);
-	if (li < 0 || !r->ok)
-		return; /* failures: dns retries and logs */
+	if (li < 0)
+		return;
+	if (!r->ok) {
+		/* dns retries (backoff up to an hour) and logs its health once per change; a
+		 * server/peer association keeps running meanwhile */
+		if (!m->line[li].pool && m->line[li].done) {
+			m->st.renames_failed++;
+			log_debug("%s %s: asking DNS again failed (%s); keeping association %u",
+				  kind_name(m->p.cfg->sources[li].kind), m->p.cfg->sources[li].host,
+				  r->error ? r->error : "?", m->line[li].assoc_id);
+		}
+		return;
+	}
 	unsigned i = (unsigned)li;
 	struct line *l = &m->line[i];
 	const struct cfg_source *s = &m->p.cfg->sources[i];
 	struct eng_now now;
 	l->dns_req = 0;
-	if (exec_now(m->p.exec, &now) != 0)
+	if (exec_now(m->p.exec, &now) != 0) {
+		l->rn.asking = false; /* asked again at the next check */
 		return;
+	}
 	m->st.resolved++;
 	if (l->pool) {
 		unsigned fresh = pool_offer(l->pool, r->addrs, r->n);
@@ -240,18 +353,7 @@ static void on_dns(void *ctx, const struct dns_result *r)
 		log_debug("pool %s: %zu addresses, %u new", s->host, r->n, fresh);
 		pool_fill(m, &now, i);
 	} else {
-		size_t n = snapshot(m, &now);
-		const struct gn_addr *pick = NULL;
-		for (size_t k = 0; k < r->n && !pick; k++)
-			if (family_ok(s, &r->addrs[k]) && !addr_in_use(m, n, &r->addrs[k]))
-				pick = &r->addrs[k];
-		if (!pick)
-			log_warnx("%s %s (line %u): no usable address among the %zu DNS gave (wrong "
-				  "family, or each used by another source)", kind_name(s->kind),
-				  s->host, s->line, r->n);
-		else
-			mobilise(m, &now, i, pick);
-		l->done = true;
+		name_answer(m, &now, i, r->addrs, r->n);
 	}
 	exec_run_actions(m->p.exec);
 }
@@ -370,6 +472,66 @@ static void check_pool_assocs(struct srcmgr *m, const struct eng_now *now)
 	}
 }
 
+/* server/peer name lines: ask DNS again for one whose address went silent (pool.h's
+ * rename rule); drop the question when the address answers again first. */
+static void check_names(struct srcmgr *m, const struct eng_now *now)
+{
+	if (!m->dns)
+		return;
+	size_t n = 0;
+	bool have = false;
+	for (unsigned i = 0; i < m->p.cfg->n_sources; i++) {
+		struct line *l = &m->line[i];
+		const struct cfg_source *s = &m->p.cfg->sources[i];
+		if (!l->name || l->pool || !l->done)
+			continue;
+		if (!have) {
+			n = snapshot(m, now);
+			have = true;
+		}
+		struct pool_rename_src src;
+		line_src(m, i, n, &src);
+		char as[96];
+		switch (pool_rename_check(&l->rn, &src, now->mono_ns)) {
+		case POOL_RENAME_IDLE:
+			break;
+		case POOL_RENAME_CANCEL:
+			if (l->dns_req)
+				dns_cancel(m->dns, l->dns_req);
+			l->dns_req = 0;
+			m->st.renames_cancelled++;
+			log_info("%s %s: %s answers again; no longer asking DNS", kind_name(s->kind),
+				 s->host, addr_port_str(&src.addr, as, sizeof as));
+			break;
+		case POOL_RENAME_ASK:
+			if (l->dns_req) /* cannot happen: one question at a time */
+				dns_cancel(m->dns, l->dns_req);
+			l->dns_req = dns_resolve(m->dns, s->host, s->port, now->mono_ns);
+			if (l->dns_req == 0) {
+				/* the resolver's table is full: as an empty answer (pause) */
+				name_answer(m, now, i, NULL, 0);
+				have = false; /* the snapshot may have changed */
+				break;
+			}
+			m->st.renames_asked++;
+			if (!src.present)
+				log_debug("%s %s: no association; asking DNS again", kind_name(s->kind),
+					  s->host);
+			else if (l->rn.episode_asks <= 1)
+				log_notice("%s %s: %s (association %u) has not answered for %lld s (%d "
+					   "polls); asking DNS again", kind_name(s->kind), s->host,
+					   addr_port_str(&src.addr, as, sizeof as), l->assoc_id,
+					   (long long)((now->mono_ns - src.quiet_since_mono_ns) /
+						       GN_NS_PER_S), POOL_RENAME_POLLS);
+			else
+				log_debug("%s %s: %s still silent; asking DNS again (question %u)",
+					  kind_name(s->kind), s->host,
+					  addr_port_str(&src.addr, as, sizeof as), l->rn.episode_asks);
+			break;
+		}
+	}
+}
+
 static void check_cb(void *ctx, uint64_t id, int64_t now_mono_ns)
 {
 	struct srcmgr *m = ctx;
@@ -383,5 +545,6 @@ static void check_cb(void *ctx, uint64_t id, int64_t now_mono_ns)
 	for (unsigned i = 0; i < m->p.cfg->n_sources; i++)
 		if (m->line[i].pool)
 			pool_fill(m, &now, i);
+	check_names(m, &now);
 	exec_run_actions(m->p.exec);
 }

@@ -18,6 +18,7 @@
 # process is stopped by PID on exit.
 set -u
 . "$(dirname "$0")/../interop/lib.sh"
+. "$(dirname "$0")/dns_lib.sh"
 
 UP_PORT=12770
 SRV_PORT=12771
@@ -28,12 +29,7 @@ command -v chronyd >/dev/null 2>&1 || {
 	[ "$(id -u)" -eq 0 ] && bash "${GNOMON_SRCDIR:?}/scripts/install-interop.sh" >/dev/null 2>&1
 	command -v chronyd >/dev/null 2>&1 || gn_skip "chronyd not installed (scripts/install-interop.sh)"
 }
-DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
-if [ ! -x "$DNSMASQ" ]; then
-	[ "$(id -u)" -eq 0 ] && apt-get install -y dnsmasq-base >/dev/null 2>&1
-	[ -x /usr/sbin/dnsmasq ] || gn_skip "dnsmasq not installed (Debian dnsmasq-base)"
-	DNSMASQ=/usr/sbin/dnsmasq
-fi
+gn_need_dnsmasq
 [ -x "$GN_PY" ] || gn_skip "python3 missing"
 gn_init nodns
 gn_port_free $UP_PORT $SRV_PORT $DNS_PORT
@@ -90,11 +86,7 @@ n=$(gn_ctl sources | "$GN_PY" -c 'import json,sys; print(len(json.load(sys.stdin
 
 # --- DNS comes back: said once, names mobilised at the next retry
 printf '127.0.0.2 pool.test\n127.0.0.3 pool.test\n127.0.0.4 ntp.test\n' > "$GN_T/etc/hosts"
-"${GN_NOCLK[@]}" "$DNSMASQ" --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
-	--addn-hosts="$GN_T/etc/hosts" --local=/test/ --listen-address=127.0.0.1 --bind-interfaces \
-	--port=$DNS_PORT --pid-file="$GN_T/run/dnsmasq.pid" --log-facility="$GN_T/log/dnsmasq.log" \
-	--cache-size=0 $([ "$(id -u)" -eq 0 ] && echo --user=root) >"$GN_T/log/dnsmasq.out" 2>&1 &
-GN_PIDS+=($!)
+gn_start_dnsmasq "$GN_T/etc/hosts" $DNS_PORT || gn_finish
 t0=$SECONDS
 wait_log 'DNS works again' 90 && gn_ok "'DNS works again' after $((SECONDS - t0)) s" \
 	|| gn_fail "no 'DNS works again' within 90 s"

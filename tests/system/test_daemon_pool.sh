@@ -20,6 +20,7 @@
 # process is stopped by PID on exit.
 set -u
 . "$(dirname "$0")/../interop/lib.sh"
+. "$(dirname "$0")/dns_lib.sh"
 
 DNS_PORT=12753
 UP_PORT=12760
@@ -31,28 +32,14 @@ command -v chronyd >/dev/null 2>&1 || {
 	[ "$(id -u)" -eq 0 ] && bash "${GNOMON_SRCDIR:?}/scripts/install-interop.sh" >/dev/null 2>&1
 	command -v chronyd >/dev/null 2>&1 || gn_skip "chronyd not installed (scripts/install-interop.sh)"
 }
-DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
-if [ ! -x "$DNSMASQ" ]; then
-	[ "$(id -u)" -eq 0 ] && apt-get install -y dnsmasq-base >/dev/null 2>&1
-	[ -x /usr/sbin/dnsmasq ] || gn_skip "dnsmasq not installed (Debian dnsmasq-base)"
-	DNSMASQ=/usr/sbin/dnsmasq
-fi
+gn_need_dnsmasq
 [ -x "$GN_PY" ] || gn_skip "python3 missing"
 gn_init pool
 gn_port_free $DNS_PORT $UP_PORT $SRV_PORT
 
 # --- DNS: dnsmasq knows only pool.test
 for a in "${ADDRS[@]}"; do echo "$a pool.test"; done > "$GN_T/etc/hosts"
-"${GN_NOCLK[@]}" "$DNSMASQ" --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
-	--addn-hosts="$GN_T/etc/hosts" --local=/test/ --listen-address=127.0.0.1 --bind-interfaces \
-	--port=$DNS_PORT --pid-file="$GN_T/run/dnsmasq.pid" --log-facility="$GN_T/log/dnsmasq.log" \
-	--cache-size=0 $([ "$(id -u)" -eq 0 ] && echo --user=root) >"$GN_T/log/dnsmasq.out" 2>&1 &
-GN_PIDS+=($!)
-for _ in $(seq 100); do
-	ss -Hlun 2>/dev/null | awk '{print $4}' | grep -q "127.0.0.1:$DNS_PORT\$" && break
-	sleep 0.1
-done
-ss -Hlun 2>/dev/null | awk '{print $4}' | grep -q "127.0.0.1:$DNS_PORT\$" || { gn_fail "dnsmasq not listening"; gn_finish; }
+gn_start_dnsmasq "$GN_T/etc/hosts" $DNS_PORT || gn_finish
 
 # --- five upstreams
 declare -A UP_PID

@@ -16,6 +16,7 @@
 # process is stopped by PID on exit.
 set -u
 . "$(dirname "$0")/../interop/lib.sh"
+. "$(dirname "$0")/dns_lib.sh"
 
 DNS_PORT=12755
 UP_PORT=12765
@@ -27,27 +28,14 @@ command -v chronyd >/dev/null 2>&1 || {
 	[ "$(id -u)" -eq 0 ] && bash "${GNOMON_SRCDIR:?}/scripts/install-interop.sh" >/dev/null 2>&1
 	command -v chronyd >/dev/null 2>&1 || gn_skip "chronyd not installed (scripts/install-interop.sh)"
 }
-DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
-if [ ! -x "$DNSMASQ" ]; then
-	[ "$(id -u)" -eq 0 ] && apt-get install -y dnsmasq-base >/dev/null 2>&1
-	[ -x /usr/sbin/dnsmasq ] || gn_skip "dnsmasq not installed (Debian dnsmasq-base)"
-	DNSMASQ=/usr/sbin/dnsmasq
-fi
+gn_need_dnsmasq
 [ -x "$GN_PY" ] || gn_skip "python3 missing"
 gn_init poolfalse
 gn_port_free $DNS_PORT $UP_PORT $SRV_PORT
 
 printf '127.0.0.2 pool.test\n127.0.0.3 pool.test\n%s pool.test\n' $FAKE > "$GN_T/etc/hosts"
-"${GN_NOCLK[@]}" "$DNSMASQ" --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
-	--addn-hosts="$GN_T/etc/hosts" --local=/test/ --listen-address=127.0.0.1 --bind-interfaces \
-	--port=$DNS_PORT --pid-file="$GN_T/run/dnsmasq.pid" --log-facility="$GN_T/log/dnsmasq.log" \
-	--cache-size=0 $([ "$(id -u)" -eq 0 ] && echo --user=root) >"$GN_T/log/dnsmasq.out" 2>&1 &
-DNSMASQ_PID=$!
-GN_PIDS+=($DNSMASQ_PID)
-for _ in $(seq 100); do
-	ss -Hlun 2>/dev/null | awk '{print $4}' | grep -q "127.0.0.1:$DNS_PORT\$" && break
-	sleep 0.1
-done
+gn_start_dnsmasq "$GN_T/etc/hosts" $DNS_PORT || gn_finish
+DNSMASQ_PID=$GN_DNSMASQ_PID
 
 for a in 127.0.0.2 127.0.0.3 127.0.0.5; do
 	gn_start_chronyd_server "up-${a##*.}" "$a" $UP_PORT || gn_finish
