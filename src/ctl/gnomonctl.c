@@ -232,6 +232,18 @@ static int render_status(const struct json_doc *d, int root)
 	}
 	if (json_str(d, json_obj_get(d, st, "panic_reason"), s, sizeof s) && s[0])
 		printf("%-18s %s\n", "panic:", s);
+	/* Older daemons do not send it: say nothing then. */
+	int dist = json_obj_get(d, st, "disturbances");
+	if (json_type_of(d, dist) == JSON_OBJECT) {
+		double ext = 0, jumps = 0, alarms = 0, leaps = 0;
+		(void)get_num(d, dist, "external_steps", &ext);
+		(void)get_num(d, dist, "jumps", &jumps);
+		(void)get_num(d, dist, "jump_alarms", &alarms);
+		(void)get_num(d, dist, "kernel_leaps", &leaps);
+		printf("%-18s %.0f external step(s), %.0f jump(s) of every source, "
+		       "%.0f unconfirmed jump(s), %.0f leap second(s)\n",
+		       "disturbances:", ext, jumps, alarms, leaps);
+	}
 	print_num(d, st, "uptime:", "uptime_s", false, 0, " s");
 	printf("%-18s %s\n", "daemon version:", get_str(d, st, "daemon_version", s, sizeof s));
 	return 0;

@@ -120,6 +120,15 @@ static void write_status(const struct ctl_source *src, const struct eng_now *now
 	json_w_key(w, "poll_log2"); json_w_int(w, es.poll_log2);
 	json_w_key(w, "precision_log2"); json_w_int(w, es.precision_log2);
 	json_w_key(w, "panic_reason"); json_w_str(w, es.panic_reason);
+	/* what disturbed the clock since start (docs/leap-dns-drift.md: suspend, migration,
+	 * leap seconds) */
+	json_w_key(w, "disturbances");
+	json_w_obj_begin(w);
+	json_w_key(w, "external_steps"); json_w_uint(w, es.restarts_ext);
+	json_w_key(w, "jumps"); json_w_uint(w, es.jumps);
+	json_w_key(w, "jump_alarms"); json_w_uint(w, es.jump_alarms);
+	json_w_key(w, "kernel_leaps"); json_w_uint(w, es.kernel_leaps);
+	json_w_obj_end(w);
 	json_w_key(w, "clock"); json_w_str(w, src->clock_mode ? src->clock_mode : "system");
 	/* `disable ntp`: the engine selects and serves but never steers the clock. */
 	json_w_key(w, "clock_discipline"); json_w_str(w, es.ntp_disabled ? "disabled" : "enabled");

@@ -180,8 +180,28 @@ static void test_status(void **state)
 	assert_string_equal(s, "enabled");
 	assert_int_equal(json_type_of(&d, json_obj_get(&d, json_obj_get(&d, st, "kernel"), "unsync")),
 			 JSON_TRUE);
+	int dist = json_obj_get(&d, st, "disturbances");
+	assert_true(json_int(&d, json_obj_get(&d, dist, "external_steps"), &v));
+	assert_int_equal(v, 0);
 	free(r);
 	assert_int_equal(ctl_stats(f->ctl)->answered, 1);
+
+	/* someone else stepped the clock (a resumed guest's agent): the count shows it */
+	struct eng_now now;
+	assert_int_equal(os_clock_read(f->clock, &now.real_ns, &now.mono_ns), 0);
+	eng_on_clock_stepped(f->eng, &now, 5000000000LL, true);
+	eng_clear_actions(f->eng);
+	r = ask(f, "{\"version\":1,\"command\":\"status\"}\n");
+	assert_true(json_parse(&d, r, strlen(r), n, 128));
+	st = json_obj_get(&d, 0, "status");
+	dist = json_obj_get(&d, st, "disturbances");
+	assert_true(json_int(&d, json_obj_get(&d, dist, "external_steps"), &v));
+	assert_int_equal(v, 1);
+	assert_true(json_int(&d, json_obj_get(&d, dist, "jumps"), &v));
+	assert_int_equal(v, 0);
+	assert_true(json_int(&d, json_obj_get(&d, dist, "kernel_leaps"), &v));
+	assert_int_equal(v, 0);
+	free(r);
 }
 
 static void test_sources_and_serverstats(void **state)
