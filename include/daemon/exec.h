@@ -79,6 +79,26 @@ bool exec_clock_was_set(const struct exec *x);
 
 const struct exec_stats *exec_stats(const struct exec *x);
 
+/* Transmit timestamps of server answers (docs/server.md, "Transmit timestamps"). Answers
+ * leave in sendmmsg calls of a few (exec.c's EXEC_TX_CHUNK), stamped before the call:
+ * answer k of a call gets t0 + (k + ½) × c, where t0 is the clock read just before the call
+ * and c the time one answer takes the kernel to send (on loopback this includes delivering
+ * it), learnt from the calls made so far: a running average of each call's duration
+ * divided by its answers that follows shorter calls fast (weight ¼) and longer ones slowly
+ * (weight 1/EXEC_TX_COST_WEIGHT), since interruptions only ever lengthen a call; samples
+ * above EXEC_TX_COST_MAX_NS per answer (the process was preempted) are left out. Exported
+ * for tests/unit/test_exec_txstamp.c, which measures the stamps against the kernel's
+ * software TX timestamps. */
+#define EXEC_TX_COST_MAX_NS 20000  /* 20 µs per answer: beyond it, a preempted call */
+#define EXEC_TX_COST_WEIGHT 16
+struct exec_txcost {
+	int64_t per_ns;             /* learnt cost of one answer, ns (0 until the first call) */
+	uint64_t samples, outliers;
+};
+gn_time_ns exec_txcost_stamp(const struct exec_txcost *c, gn_time_ns t0, size_t k);
+/* A call of n answers took from t0 (read before the stamps) to t1 (read after it). */
+void exec_txcost_learn(struct exec_txcost *c, gn_time_ns t0, gn_time_ns t1, size_t n);
+
 /* For tests: whether `interface` lines accept a packet to local (on interface ifname, may
  * be ""). */
 bool exec_iface_accepts(const struct cfg *cfg, const struct gn_addr *local, const char *ifname);

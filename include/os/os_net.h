@@ -102,7 +102,8 @@ struct os_net_ops {
 /* The table of the functions above, with net as the context. */
 struct os_net_ops os_net_linux_ops(struct os_net *net);
 
-/* Conversions. */
+/* Conversions. os_net_to_sockaddr writes only the first (returned length) octets of *ss
+ * (0 and all of it zeroed for an address of no family). */
 socklen_t os_net_to_sockaddr(const struct gn_addr *a, struct sockaddr_storage *ss);
 bool os_net_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct gn_addr *out);
 /* The addresses of the local interfaces (getifaddrs), at most cap of them, in the kernel's

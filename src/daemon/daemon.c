@@ -248,14 +248,14 @@ int daemon_run(const struct daemon_opts *o, const struct cfg *cfg)
 	params.rng.fill(params.rng.ctx, params.srv_secret, sizeof params.srv_secret);
 	params.have_srv_secret = true; /* the server's MRU hash key (srv_set_secret) */
 	/* OpenSSL behind auth.h's seam: MD5 for IPv6 refids (RFC 5905 §7.3), SHA-1 for the
-	 * leap file. Without it both degrade (a hash refid, no leap file), with a warning. */
+	 * leap file; EVP's providers only if an AES-CMAC is ever needed (crypto_openssl.h). */
 	memset(&seam, 0, sizeof seam);
 	co = crypto_openssl_new();
-	if (co && crypto_openssl_has(co, AUTH_ALG_MD5)) {
+	if (co) {
 		seam = crypto_openssl_seam(co);
 		params.crypto = &seam;
 	} else {
-		log_warnx("MD5 is not available from OpenSSL: IPv6 refids are a local hash");
+		log_warnx("out of memory for the crypto seam: IPv6 refids are a local hash");
 	}
 	fill_local_refids(&params);
 	struct eng_now now;
@@ -275,9 +275,9 @@ int daemon_run(const struct daemon_opts *o, const struct cfg *cfg)
 		log_info("drift file %s: %+.3f ppm", cfg->driftfile, params.drift_ppm);
 	/* The leap file (leapfile.h): read now, handed to the engine, re-read hourly. */
 	if (cfg->leapfile[0]) {
-		if (!co || !crypto_openssl_has(co, AUTH_ALG_SHA1))
-			log_warnx("leap file %s: SHA-1 is not available from OpenSSL; the file cannot "
-				  "be checked and is not used", cfg->leapfile);
+		if (!co)
+			log_warnx("leap file %s: no crypto seam (out of memory); the file cannot be "
+				  "checked and is not used", cfg->leapfile);
 		else {
 			seam = crypto_openssl_seam(co);
 			lc.lf = leapfile_new(cfg->leapfile, &seam);

@@ -6,7 +6,8 @@
  * OS_NET_BATCH (bounded per wake-up so one busy socket cannot starve the loop), each
  * datagram is stamped and handed to eng_on_packet, and the engine's actions run after each
  * packet; server answers are collected and leave in sendmmsg calls of up to EXEC_TX_CHUNK,
- * each stamped just before it is made (the transmit timestamp).
+ * each answer stamped just before the call with the time it is predicted to leave
+ * (exec_txcost_stamp).
  */
 #include "exec.h"
 
@@ -19,15 +20,16 @@
 #include "os_log.h"
 
 #define RX_BATCHES_PER_WAKE 8        /* at most 8 × 16 datagrams per socket per iteration */
-/* Server answers leave in sendmmsg calls of at most this many, each call's answers stamped
- * (transmit timestamp) just before it. One stamp serves the whole call, and the kernel
- * sends its datagrams one after the other (on loopback each send also delivers to the
- * receiver: 2-5 µs), so the k-th answer of a call leaves k sends after its stamp: its
- * transmit time is early by that much, which its client reads as extra delay and half of
- * it as offset. 4 bounds that to 3 sends, and bounds how long an answer waits for the
- * requests after it in the same receive batch, for a quarter of the calls of a full
- * batch of 16. */
+/* Server answers leave in sendmmsg calls of at most this many. The kernel sends a call's
+ * datagrams one after the other, so the transmit stamps, written before the call, are
+ * predictions (exec_txcost_stamp); an interrupt in the middle of a call makes every later
+ * answer of it leave later than predicted (its stamp early). 4 bounds that to 3 answers:
+ * one call of 16 would save 3 system calls per 16 answers (about 0.2 µs each, 1 % of the
+ * CPU per answer), but its 1 % tail of stamp errors was 3-10 times worse in
+ * tests/unit/test_exec_txstamp.c (docs/server.md, "Transmit timestamps"). It also bounds
+ * how long an answer waits for the requests after it in the same receive batch. */
 #define EXEC_TX_CHUNK 4
+_Static_assert(EXEC_TX_CHUNK <= OS_NET_BATCH, "os_net_send takes at most OS_NET_BATCH");
 #define ACTION_ROUNDS 4              /* a step may make the engine add actions: bounded */
 #define MAX_ASSOC_SLOTS CFG_MAX_SOURCES
 #define SRV_FAMILIES 2
@@ -50,7 +52,7 @@ struct pending_tx {
 struct srv_sock {
 	int fd;
 	int family;
-	struct pending_tx out[OS_NET_BATCH];
+	struct pending_tx out[EXEC_TX_CHUNK]; /* queue_answer sends when it is full */
 	size_t n_out;
 	struct exec *x;
 };
@@ -71,6 +73,7 @@ struct exec {
 	bool in_rx_batch;            /* answers wait for the end of the receive batch */
 	bool announced_soft;
 	bool any_ifname_rule;
+	struct exec_txcost txc;      /* what one answer costs sendmmsg: for transmit stamps */
 	struct exec_stats st;
 };
 
@@ -184,22 +187,52 @@ static void stamp_xmt(uint8_t *buf, size_t len, gn_time_ns t)
 		ntp_ts64_store(&buf[40], ntp_ts64_from_ns(t));
 }
 
+gn_time_ns exec_txcost_stamp(const struct exec_txcost *c, gn_time_ns t0, size_t k)
+{
+	/* The kernel sends a call's datagrams one after the other: answer k leaves after k
+	 * others, and about half of its own cost (the part before the driver stamps it). */
+	return t0 + (int64_t)k * c->per_ns + c->per_ns / 2;
+}
+
+void exec_txcost_learn(struct exec_txcost *c, gn_time_ns t0, gn_time_ns t1, size_t n)
+{
+	if (n == 0)
+		return;
+	int64_t per = (t1 - t0) / (int64_t)n;
+	if (per < 0 || per > EXEC_TX_COST_MAX_NS) {
+		c->outliers++; /* preempted during the call, or the clock stepped */
+		return;
+	}
+	/* Interruptions only ever lengthen a call, so the typical cost is near the low end of
+	 * the durations: a shorter call pulls the estimate down at once by 1/4 of the
+	 * difference, a longer one up by only 1/EXEC_TX_COST_WEIGHT (one call that an
+	 * interrupt made long cannot make the next batches' stamps late). */
+	if (c->samples++ == 0)
+		c->per_ns = per;
+	else if (per < c->per_ns)
+		c->per_ns += (per - c->per_ns) / 4;
+	else
+		c->per_ns += (per - c->per_ns) / EXEC_TX_COST_WEIGHT;
+}
+
 static void flush_srv(struct exec *x, struct srv_sock *s)
 {
 	if (s->n_out == 0)
 		return;
-	struct os_net_tx tx[OS_NET_BATCH];
-	gn_time_ns t;
+	struct os_net_tx tx[EXEC_TX_CHUNK];
+	gn_time_ns t0, t1;
 	/* The disciplined clock alone (no monotonic reading): the cheapest reading, as late as
-	 * possible. */
-	bool have_t = os_clock_read_real(x->p.clock, &t) == 0;
+	 * possible; each answer gets the time it is predicted to leave (exec.h). */
+	bool have_t = os_clock_read_real(x->p.clock, &t0) == 0;
 	for (size_t i = 0; i < s->n_out; i++) {
 		if (s->out[i].stamp_xmt && have_t)
-			stamp_xmt(s->out[i].buf, s->out[i].tx.len, t);
+			stamp_xmt(s->out[i].buf, s->out[i].tx.len, exec_txcost_stamp(&x->txc, t0, i));
 		tx[i] = s->out[i].tx;
 		tx[i].buf = s->out[i].buf;
 	}
 	int r = x->net.send(x->net.ctx, s->fd, tx, s->n_out, false);
+	if (r > 0 && have_t && os_clock_read_real(x->p.clock, &t1) == 0)
+		exec_txcost_learn(&x->txc, t0, t1, (size_t)r);
 	if (r < 0) {
 		x->st.tx_errors += s->n_out;
 		errno = -r;
@@ -551,9 +584,10 @@ void exec_check_external_step(struct exec *x)
 		return;
 	x->clock_read = false;
 	x->st.external_steps++;
-	log_limited(LOG_KEY_STEP_SEEN, LOG_WARNING,
-		    "the %s clock was stepped by %+.6f s by someone else", x->p.clock->name,
-		    (double)d / 1e9);
+	/* The engine says what the step was (the kernel's leap second, or someone else's step
+	 * and what it does about it), so this line is only for debugging. */
+	log_limited(LOG_KEY_STEP_SEEN, LOG_DEBUG, "the %s clock moved by %+.6f s outside gnomond",
+		    x->p.clock->name, (double)d / 1e9);
 	eng_on_clock_stepped(x->p.eng, &now, d, true);
 	exec_run_actions(x);
 }

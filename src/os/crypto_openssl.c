@@ -1,8 +1,17 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * crypto_openssl: MD5, SHA1 and AES-128-CMAC for the auth seam, with OpenSSL 3's EVP and
- * EVP_MAC interfaces. See crypto_openssl.h.
+ * crypto_openssl: MD5, SHA1 and AES-128-CMAC for the auth seam, from OpenSSL 3. See
+ * crypto_openssl.h.
+ *
+ * MD5 and SHA1 use OpenSSL's one-algorithm functions (MD5_Init…, SHA1_Init…): they are
+ * deprecated in 3.0 in favour of EVP but present through the 3.x series, and unlike EVP
+ * they do not load OpenSSL's provider machinery, which costs about 2.1 MiB of resident
+ * memory and 9 M instructions at start (docs/server.md, "Memory"). A pool server needs MD5
+ * for an IPv6 system peer's refid (RFC 5905 §7.3) and SHA-1 for the leap file, nothing
+ * more. AES-128-CMAC exists only in EVP_MAC: it is fetched the first time it is needed (an
+ * AES key in the key file), so a daemon without one never pays for the providers.
  */
+#define OPENSSL_SUPPRESS_DEPRECATED /* MD5_Init/SHA1_Init: see above */
 #include "crypto_openssl.h"
 
 #include <stdlib.h>
@@ -10,32 +19,19 @@
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/md5.h>
 #include <openssl/params.h>
+#include <openssl/sha.h>
 
 struct crypto_openssl {
-	EVP_MD *md5;
-	EVP_MD *sha1;
+	bool cmac_tried;      /* EVP_MAC fetch attempted (once: a failure is not retried) */
 	EVP_MAC *cmac;
-	EVP_MD_CTX *md_ctx;
 	EVP_MAC_CTX *mac_ctx;
 };
 
 struct crypto_openssl *crypto_openssl_new(void)
 {
-	struct crypto_openssl *co = calloc(1, sizeof *co);
-	if (!co)
-		return NULL;
-	co->md5 = EVP_MD_fetch(NULL, "MD5", NULL);
-	co->sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
-	co->cmac = EVP_MAC_fetch(NULL, "CMAC", NULL);
-	co->md_ctx = EVP_MD_CTX_new();
-	if (co->cmac)
-		co->mac_ctx = EVP_MAC_CTX_new(co->cmac);
-	if (!co->md_ctx || (!co->md5 && !co->sha1 && !co->mac_ctx)) {
-		crypto_openssl_free(co);
-		return NULL;
-	}
-	return co;
+	return calloc(1, sizeof(struct crypto_openssl));
 }
 
 void crypto_openssl_free(struct crypto_openssl *co)
@@ -43,41 +39,59 @@ void crypto_openssl_free(struct crypto_openssl *co)
 	if (!co)
 		return;
 	EVP_MAC_CTX_free(co->mac_ctx);
-	EVP_MD_CTX_free(co->md_ctx);
 	EVP_MAC_free(co->cmac);
-	EVP_MD_free(co->sha1);
-	EVP_MD_free(co->md5);
 	free(co);
 }
 
-bool crypto_openssl_has(const struct crypto_openssl *co, enum auth_alg alg)
+/* Fetches CMAC the first time only. */
+static bool load_cmac(struct crypto_openssl *co)
+{
+	if (co->cmac_tried)
+		return co->mac_ctx != NULL;
+	co->cmac_tried = true;
+	co->cmac = EVP_MAC_fetch(NULL, "CMAC", NULL);
+	if (co->cmac)
+		co->mac_ctx = EVP_MAC_CTX_new(co->cmac);
+	if (!co->mac_ctx) {
+		EVP_MAC_free(co->cmac);
+		co->cmac = NULL;
+		return false;
+	}
+	return true;
+}
+
+bool crypto_openssl_has(struct crypto_openssl *co, enum auth_alg alg)
 {
 	switch (alg) {
-	case AUTH_ALG_MD5: return co->md5 != NULL;
-	case AUTH_ALG_SHA1: return co->sha1 != NULL;
-	case AUTH_ALG_AES128_CMAC: return co->mac_ctx != NULL;
+	case AUTH_ALG_MD5:
+	case AUTH_ALG_SHA1: return true;
+	case AUTH_ALG_AES128_CMAC: return load_cmac(co);
 	}
 	return false;
 }
+
+bool crypto_openssl_loaded(const struct crypto_openssl *co) { return co->mac_ctx != NULL; }
 
 /* out = HASH(a ‖ b) (RFC 5905 §7.3: key then message). */
 static bool co_digest(void *ctx, enum auth_alg alg, const uint8_t *a, size_t a_len,
 		      const uint8_t *b, size_t b_len, uint8_t *out)
 {
-	struct crypto_openssl *co = ctx;
-	const EVP_MD *md = alg == AUTH_ALG_MD5 ? co->md5 : alg == AUTH_ALG_SHA1 ? co->sha1 : NULL;
-	if (!md)
-		return false;
-	unsigned int n = 0;
-	uint8_t buf[EVP_MAX_MD_SIZE];
-	bool ok = EVP_DigestInit_ex(co->md_ctx, md, NULL) == 1 &&
-		  (a_len == 0 || EVP_DigestUpdate(co->md_ctx, a, a_len) == 1) &&
-		  (b_len == 0 || EVP_DigestUpdate(co->md_ctx, b, b_len) == 1) &&
-		  EVP_DigestFinal_ex(co->md_ctx, buf, &n) == 1 && n == auth_digest_len(alg);
-	if (ok)
-		memcpy(out, buf, n);
-	memset(buf, 0, sizeof buf);
-	return ok;
+	(void)ctx;
+	if (alg == AUTH_ALG_MD5) {
+		MD5_CTX c;
+		bool ok = MD5_Init(&c) == 1 && (a_len == 0 || MD5_Update(&c, a, a_len) == 1) &&
+			  (b_len == 0 || MD5_Update(&c, b, b_len) == 1) && MD5_Final(out, &c) == 1;
+		memset(&c, 0, sizeof c); /* the key was in it */
+		return ok;
+	}
+	if (alg == AUTH_ALG_SHA1) {
+		SHA_CTX c;
+		bool ok = SHA1_Init(&c) == 1 && (a_len == 0 || SHA1_Update(&c, a, a_len) == 1) &&
+			  (b_len == 0 || SHA1_Update(&c, b, b_len) == 1) && SHA1_Final(out, &c) == 1;
+		memset(&c, 0, sizeof c);
+		return ok;
+	}
+	return false;
 }
 
 /* out = AES-128-CMAC(key, msg) (RFC 4493; RFC 8573 §4). */
@@ -85,7 +99,7 @@ static bool co_cmac(void *ctx, const uint8_t key[AUTH_CMAC_KEY_LEN], const uint8
 		    size_t msg_len, uint8_t out[16])
 {
 	struct crypto_openssl *co = ctx;
-	if (!co->mac_ctx)
+	if (!load_cmac(co))
 		return false;
 	char cipher[] = "AES-128-CBC";
 	OSSL_PARAM params[] = {

@@ -29,11 +29,13 @@ struct ts3 {
 	struct timespec ts[3];
 };
 
+/* Only the part of *ss that the returned length covers is written (the send path builds one
+ * per answer); an unknown family gets all of it zeroed and length 0. */
 socklen_t os_net_to_sockaddr(const struct gn_addr *a, struct sockaddr_storage *ss)
 {
-	memset(ss, 0, sizeof *ss);
 	if (a->family == GN_AF_INET) {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+		memset(s4, 0, sizeof *s4);
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons(a->port);
 		memcpy(&s4->sin_addr, a->addr, 4);
@@ -41,12 +43,14 @@ socklen_t os_net_to_sockaddr(const struct gn_addr *a, struct sockaddr_storage *s
 	}
 	if (a->family == GN_AF_INET6) {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		memset(s6, 0, sizeof *s6);
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons(a->port);
 		memcpy(&s6->sin6_addr, a->addr, 16);
 		s6->sin6_scope_id = a->scope_id;
 		return sizeof *s6;
 	}
+	memset(ss, 0, sizeof *ss);
 	return 0;
 }
 
@@ -304,10 +308,14 @@ int os_net_recv(struct os_net *net, int fd, struct os_net_rx *rx, size_t n)
 	return (int)got;
 }
 
+_Static_assert(CMSG_SPACE(sizeof(struct in6_pktinfo)) <= CTRL_LEN &&
+	       CMSG_SPACE(sizeof(struct in_pktinfo)) <= CTRL_LEN, "CTRL_LEN too small");
+
 /* Build the msghdr for one datagram; the source address goes in a PKTINFO cmsg. */
 static void build_tx(const struct os_net_tx *tx, bool connected, struct msghdr *mh,
 		     struct iovec *iov, struct sockaddr_storage *name, char *ctrl, size_t ctrl_cap)
 {
+	(void)ctrl_cap; /* CTRL_LEN, large enough for either packet info (asserted above) */
 	memset(mh, 0, sizeof *mh);
 	iov->iov_base = (void *)(uintptr_t)tx->buf;
 	iov->iov_len = tx->len;
@@ -321,7 +329,7 @@ static void build_tx(const struct os_net_tx *tx, bool connected, struct msghdr *
 		struct in_pktinfo pi;
 		memset(&pi, 0, sizeof pi);
 		memcpy(&pi.ipi_spec_dst, tx->local.addr, 4);
-		memset(ctrl, 0, ctrl_cap);
+		memset(ctrl, 0, CMSG_SPACE(sizeof pi)); /* ≤ ctrl_cap */
 		mh->msg_control = ctrl;
 		mh->msg_controllen = CMSG_SPACE(sizeof pi);
 		struct cmsghdr *c = CMSG_FIRSTHDR(mh);
@@ -336,7 +344,7 @@ static void build_tx(const struct os_net_tx *tx, bool connected, struct msghdr *
 		/* The interface matters for link-local addresses only. */
 		if (tx->local.addr[0] == 0xfe && (tx->local.addr[1] & 0xc0) == 0x80)
 			pi.ipi6_ifindex = (unsigned)tx->ifindex;
-		memset(ctrl, 0, ctrl_cap);
+		memset(ctrl, 0, CMSG_SPACE(sizeof pi)); /* ≤ ctrl_cap */
 		mh->msg_control = ctrl;
 		mh->msg_controllen = CMSG_SPACE(sizeof pi);
 		struct cmsghdr *c = CMSG_FIRSTHDR(mh);

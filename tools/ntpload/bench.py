@@ -160,7 +160,7 @@ class Bench:
         pin = self.ns + self.rt_srv + ["taskset", "-c", a.srv_cpu]
         if server == "echo":
             return pin + [a.ntpecho, "-a", "127.0.0.1", "-p", str(PORTS["echo"]), "-T", "600",
-                          "-r", str(a.echo_rcvbuf)]
+                          "-r", str(a.echo_rcvbuf)] + (["-F"] if getattr(a, "echo_features", False) else [])
         if server == "chronyd":
             conf = f"{w}/chronyd-{tag}.conf"
             with open(conf, "w") as f:
@@ -357,7 +357,8 @@ def report(res, mru, a, meta):
              f"addresses; ladder {','.join(str(r) for r in a.rates)} + as fast as possible; "
              f"latency and CPU at {a.ref_rate}/s; server CPU {a.srv_cpu}, generator CPU "
              f"{a.gen_cpu}, {'SCHED_FIFO ' + str(a.rt) if a.rt else 'SCHED_OTHER'}; echo "
-             f"receive buffer {getattr(a, 'echo_rcvbuf', 0)} bytes")
+             f"receive buffer {getattr(a, 'echo_rcvbuf', 0)} bytes"
+             + ("; echo with gnomond's socket features (ntpecho -F)" if getattr(a, "echo_features", False) else ""))
     L.append("")
     for c in ["open", "limited"]:
         keys = [(s, cc) for (s, cc) in res if cc == c or (c == "open" and s == "echo")]
@@ -463,6 +464,9 @@ def main():
     ap.add_argument("--gen-cpu", default="1")
     ap.add_argument("--echo-rcvbuf", type=int, default=1048576,
                     help="the echo server's receive buffer, bytes (as gnomond's)")
+    ap.add_argument("--echo-features", action="store_true",
+                    help="the echo server with gnomond's socket features (ntpecho -F: wildcard "
+                         "bind, IP_PKTINFO both ways, software RX timestamps)")
     ap.add_argument("--mru-clients", type=int, default=1000000, help="0 = skip")
     ap.add_argument("--summary-only", metavar="RESULTS_JSONL")
     a = ap.parse_args()
@@ -487,7 +491,7 @@ def main():
         meta = meta_info(a)
         meta["args"] = {k: getattr(a, k) for k in ("ref_rate", "rates", "reps", "step",
                                                     "sources", "rt", "srv_cpu", "gen_cpu",
-                                                    "echo_rcvbuf")}
+                                                    "echo_rcvbuf", "echo_features")}
         os.makedirs(a.work, exist_ok=True)
         with open(os.path.join(a.work, "meta.json"), "w") as f:
             json.dump(meta, f)
