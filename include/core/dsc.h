@@ -92,6 +92,8 @@ struct dsc {
 	double last_offset_s;   /* last measured offset */
 	double jitter_s, wander_ppm;
 	double freq_rfc;        /* RFC frequency (s/s) */
+	double rfc_last_s;      /* RFC c.last: the last offset the loop took (jitter) */
+	bool rfc_have_last;
 	int poll_log2;
 	int64_t next_sec_ns;    /* RFC clock_adjust tick, 0 = off */
 	uint64_t updates, steps;

@@ -26,6 +26,7 @@ enum { ST_NSET, ST_FSET, ST_SPIK, ST_FREQ, ST_SYNC }; /* RFC 5905 A.5.6 */
 #define RFC_LIMIT 30           /* poll-adjust threshold */
 #define RFC_PGATE 4.0          /* poll-adjust gate */
 #define MAXFREQ_S 500e-6       /* RFC 5905 §7.2 MAXFREQ: frequency tolerance */
+#define RFC_MINPOLL 4          /* RFC 5905 §7.2 MINPOLL: the least system poll (16 s) */
 
 #define GN_MIN_SLEW_S 1.0      /* shortest slew: one second */
 #define GN_FREQ_ONLY_RATE 450e-6 /* below this the kernel frequency alone slews */
@@ -98,6 +99,11 @@ void dsc_init(struct dsc *d, const struct dsc_params *p, int64_t now_ns, struct 
 		d->p.minpoll_log2 = 0;
 	if (d->p.maxpoll_log2 < d->p.minpoll_log2)
 		d->p.maxpoll_log2 = d->p.minpoll_log2;
+	/* RFC 5905: the system poll s.poll, the loop's time constant, starts at MINPOLL
+	 * and comes back to it at a step; each association polls at s.poll clamped to its
+	 * own minpoll..maxpoll (poll_update). A server's minpoll 6 is not the loop's. */
+	if (d->p.algo == DSC_ALGO_RFC && d->p.minpoll_log2 > RFC_MINPOLL)
+		d->p.minpoll_log2 = RFC_MINPOLL;
 	d->epoch_ns = now_ns;
 	d->u_t_ns = now_ns;
 	d->state = ST_NSET;
@@ -305,21 +311,37 @@ static enum dsc_result gn_update(struct dsc *d, int64_t now_ns, int64_t t_ns, do
 static enum dsc_result rfc_update(struct dsc *d, int64_t t_ns, double offset_s, double mu)
 {
 	double pollt = ldexp(1.0, d->poll_log2);
+	/* clock jitter: RMS of the exponentially weighted differences from the last offset
+	 * the loop took (c.last), at least the precision (RFC 5905 A.5.5.1); only offsets
+	 * within the step threshold count, and c.last moves only when the loop takes one */
+	if (d->rfc_have_last) {
+		double dd = fmax(fabs(offset_s - d->rfc_last_s), d->p.precision_s);
+		d->jitter_s = sqrt(d->jitter_s * d->jitter_s + (dd * dd - d->jitter_s * d->jitter_s) / RFC_AVG);
+	}
 	switch (d->state) {
 	case ST_NSET:
 	case ST_FSET:
 		d->offset_s = offset_s;
+		d->rfc_last_s = offset_s;
+		d->rfc_have_last = true;
 		d->state = d->p.have_drift ? ST_SYNC : ST_FREQ;
 		d->last_t_ns = t_ns;
 		return DSC_SLEWED;
 	case ST_FREQ:
+		/* RFC 5905 A.5.5.1 waits "c.t - s.t < WATCH" (to now) but divides by mu (to
+		 * this sample): with the filter's pick up to eight polls old, mu can be a
+		 * few seconds when now - s.t passes the stepout, and the measurement is
+		 * noise over seconds (-162 ppm in `wan`). The span measured must be the
+		 * stepout itself. */
 		if (mu < d->p.stepout_s)
 			return DSC_IGNORED;
-		/* direct frequency measurement: what is left after the slew is the drift;
-		 * then on into the PLL/FLL update as RFC 5905 A.5.6.1 does */
+		/* direct frequency measurement: what is left after the slew is the drift.
+		 * RFC 5905 A.5.5.1 sets the frequency and stops there ("break"): the PLL
+		 * starts with the next update. (It used to fall through into the PLL, which
+		 * integrated the whole initial offset at once: -0.1 ppm from a 0.1 s start.) */
 		d->freq_rfc += (offset_s - d->offset_s) / mu;
 		d->state = ST_SYNC;
-		/* fall through */
+		break;
 	default: {
 		double dfreq = 0.0;
 		if (pollt > RFC_ALLAN / 2.0) { /* FLL above half the Allan intercept */
@@ -344,6 +366,8 @@ static enum dsc_result rfc_update(struct dsc *d, int64_t t_ns, double offset_s, 
 		d->freq_rfc = -MAXFREQ_S;
 	d->base_rate = d->freq_rfc;
 	d->offset_s = offset_s;
+	d->rfc_last_s = offset_s;
+	d->rfc_have_last = true;
 	d->last_t_ns = t_ns;
 	/* poll-adjust (RFC 5905 A.5.6.1) */
 	if (fabs(offset_s) < RFC_PGATE * d->jitter_s) {
@@ -388,9 +412,17 @@ enum dsc_result dsc_update(struct dsc *d, int64_t now_ns, int64_t t_ns, double o
 			   double sigma_s, struct clk_adj *adj, int64_t *step_ns)
 {
 	REQUIRE(now_ns >= t_ns);
+	bool rfc = d->p.algo == DSC_ALGO_RFC;
+	/* RFC 5905 A.5.5.4 clock_update: "if this is an old update, for instance as the
+	 * result of a system peer change, avoid it" (s.t >= p->t). The new system peer's pick
+	 * can be older than the last update: its mu would be negative, and the PLL would
+	 * integrate its offset backwards, the FREQ state divide by it. */
+	if (rfc && d->last_t_ns != 0 && t_ns <= d->last_t_ns)
+		return DSC_IGNORED;
 	double mu = d->last_t_ns != 0 ? ns_to_s(t_ns - d->last_t_ns) : 0.0;
-	/* jitter (RFC 5905 A.5.6.1: exponential average of offset differences) */
-	if (d->updates > 0) {
+	/* jitter (exponential average of offset differences); the RFC loop keeps its own,
+	 * as local_clock does (rfc_update) */
+	if (d->updates > 0 && !rfc) {
 		double dd = offset_s - d->last_offset_s;
 		d->jitter_s = sqrt(d->jitter_s * d->jitter_s + (dd * dd - d->jitter_s * d->jitter_s) / RFC_AVG);
 	}
@@ -431,6 +463,11 @@ enum dsc_result dsc_update(struct dsc *d, int64_t now_ns, int64_t t_ns, double o
 		d->steps++;
 		d->first_done = true;
 		d->offset_s = 0.0;
+		d->rfc_last_s = 0.0;
+		if (d->p.algo == DSC_ALGO_RFC) { /* step_time(); c.count = 0; s.poll = MINPOLL */
+			d->poll_count = 0;
+			d->poll_log2 = d->p.minpoll_log2;
+		}
 		d->last_t_ns = t_ns;
 		d->state = (d->p.algo == DSC_ALGO_RFC && !d->p.have_drift && d->state == ST_NSET) ?
 			   ST_FREQ : ST_SYNC;
@@ -442,7 +479,7 @@ enum dsc_result dsc_update(struct dsc *d, int64_t now_ns, int64_t t_ns, double o
 		d->state = ST_SYNC;
 	d->first_done = true;
 
-	if (d->p.algo == DSC_ALGO_RFC) {
+	if (rfc) {
 		enum dsc_result r = rfc_update(d, t_ns, offset_s, mu);
 		if (r == DSC_SLEWED) {
 			rfc_second(d, now_ns, adj);
@@ -490,6 +527,12 @@ void dsc_stepped(struct dsc *d, int64_t delta_ns)
 
 void dsc_hold(struct dsc *d, int64_t now_ns, struct clk_adj *adj)
 {
+	/* RFC loop in its FREQ state: the frequency is to be measured against the residual
+	 * being dropped here, (offset - c.offset) / mu. With c.offset zeroed the next update
+	 * would take the whole offset for drift (0.1 s over 300 s: 330 ppm). The measurement
+	 * starts again from the next update instead (NSET). */
+	if (d->p.algo == DSC_ALGO_RFC && d->state == ST_FREQ)
+		d->state = ST_NSET;
 	reset_samples(d);
 	d->slew_end_ns = 0;
 	d->offset_s = 0.0;

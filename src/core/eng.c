@@ -113,6 +113,8 @@ struct eng {
 	bool have_leap_tab;
 	struct leap_vote leap_vote;  /* the survivors' LI bits at the last selection */
 	int64_t leap_deadline_mono_ns; /* leap_decide's next deadline, on the monotonic clock */
+	unsigned leap_dir_status;    /* CLK_STA_INS or CLK_STA_DEL of the last leap armed, 0 none
+	                              * (is_kernel_leap: which way the kernel moves the clock) */
 
 	/* a disturbed clock (H2): the restart under way, when it began, the last jump the
 	 * sources did not confirm, counters for eng_status */
@@ -287,9 +289,11 @@ uint32_t eng_add_source_addr(struct eng *eng, const struct eng_now *now, unsigne
 		if (!eng->assoc[i].dead && gn_addr_equal(&eng->assoc[i].addr, addr))
 			return 0;
 	unsigned idx = eng->n_assoc;
-	/* reuse the slot of a demobilised association */
+	/* reuse the slot of a demobilised association, but not of one a DENY/RSTR kiss
+	 * demobilised: it is listed for its kiss code until eng_remove_source (eng.h; found
+	 * by tests/fuzz/fuzz_eng.c) */
 	for (unsigned i = 0; i < eng->n_assoc; i++)
-		if (eng->assoc[i].dead) {
+		if (eng->assoc[i].dead && eng->assoc[i].kod[0] == '\0') {
 			idx = i;
 			break;
 		}
@@ -530,6 +534,8 @@ static void leap_update(struct eng *e, const struct eng_now *now)
 		in.vote = e->leap_vote;
 	struct leap_decision d;
 	leap_decide(&e->leap_st, &in, &d);
+	if (d.kernel_status != 0)
+		e->leap_dir_status = d.kernel_status;
 	if (synced)
 		e->leap = d.li; /* unsynchronised: PKT_LI_UNSYNC stays */
 	if (d.kernel_changed) {
@@ -1075,9 +1081,14 @@ static void housekeeping(struct eng *e, const struct eng_now *now)
 			logf_(e, ENG_LOG_WARNING, LOGK_HOLDOVER,
 			      "no usable source (%s): holding the frequency for %.0f s",
 			      any_reach ? "root distance above maxdist" : "no source reachable", ENG_HOLDOVER_S);
-			struct clk_adj adj;
-			dsc_hold(&e->dsc, now->mono_ns, &adj);
-			push_adj(e, &adj);
+			/* RFC 5905 has no hold: clock_adjust goes on slewing the residual once a
+			 * second whether updates come or not, and the FREQ state's measurement
+			 * is taken against that residual; the reference loop is left running */
+			if (e->dsc.p.algo != DSC_ALGO_RFC) {
+				struct clk_adj adj;
+				dsc_hold(&e->dsc, now->mono_ns, &adj);
+				push_adj(e, &adj);
+			}
 		}
 	} else if (e->ntp_disabled && e->sys_peer >= 0) {
 		/* the monitored pick is still usable? */
@@ -1165,6 +1176,10 @@ static bool is_kernel_leap(const struct eng *e, const struct eng_now *now, int64
 		return false;
 	int64_t mag = delta_ns < 0 ? -delta_ns : delta_ns;
 	if (mag < GN_NS_PER_S - ENG_LEAP_STEP_TOL_NS || mag > GN_NS_PER_S + ENG_LEAP_STEP_TOL_NS)
+		return false;
+	/* the kernel inserts by going back a second, deletes by going forward: a step the
+	 * other way is someone else's (found by tests/fuzz/fuzz_eng.c) */
+	if (e->leap_dir_status == CLK_STA_INS ? delta_ns > 0 : delta_ns < 0)
 		return false;
 	return now->real_ns > at - ENG_LEAP_NEAR_NS && now->real_ns < at + ENG_LEAP_NEAR_NS;
 }

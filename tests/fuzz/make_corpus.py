@@ -10,7 +10,10 @@
 #
 # Sources: tests/data/vectors/*.json payloads (pkt, mac, srv), conf/ and tests/data/conf*/
 # (cfg), tests/data/vectors/keys (auth), tests/data/leap (leap), control requests as
-# gnomonctl sends them (json).
+# gnomonctl sends them (json), and for eng scripted runs built from vector answers: sync,
+# kiss, peers, clients, and the disturbed clock (external steps, migrations, one server
+# jumping, the kernel's leap second, in each engine variant; corpus_eng_disturbed).
+# Hand-named edge-* files (e.g. inputs a fixed bug was found with) are left alone too.
 import glob
 import hashlib
 import json
@@ -229,7 +232,10 @@ def corpus_leap():
 
 
 def corpus_eng():
-    """Records for fuzz_eng: op (who, patch org, patch times, time step), offset, length."""
+    """Inputs of fuzz_eng (the format is in tests/fuzz/fuzz_eng.c): an optional header
+    (engine variant), datagram records (op: who, patch org, patch times, time step;
+    offset; length) and control records (external steps, migrations, the kernel's leap
+    second, long waits, sources removed and added)."""
     def rec(who, pkt, patch_org=True, patch_times=True, step_log2=14, off=0):
         op = who | (4 if patch_org else 0) | (8 if patch_times else 0) | step_log2 << 4
         return bytes([op, off & 0xff, len(pkt)]) + pkt
@@ -250,6 +256,126 @@ def corpus_eng():
     out("eng", rec(3, req, False, False) + rec(0, reply, False, False) + rec(0, b""), "odd")
     out("eng", b"".join(rec(0, reply, off=(100 * i) % 256, step_log2=15) for i in range(16)),
         "offsets")
+    corpus_eng_disturbed(rec, reply, kod)
+
+
+# fuzz_eng's header flags and control records (tests/fuzz/fuzz_eng.c)
+F1_NTP_OFF, F1_RFC, F1_G, F1_LEAP, F1_LEAP_DEL, F1_DRIFT, F1_SLEW_ONLY, F1_TWO = \
+    1, 2, 4, 8, 16, 32, 64, 128
+F2_STEP0, F2_PANIC0 = 1, 2
+(K_EXT_STEP, K_MIGRATE, K_KERNEL_LEAP, K_STEPS, K_ADVANCE, K_TX_TS, K_REMOVE, K_READD,
+ K_LEAP_FILE, K_SHIFT_ONE) = range(10)
+U_NS, U_US, U_MS, U_S, U_KS, U_DAY, U_ERA, U_RAW = range(8)
+
+
+def corpus_eng_disturbed(rec, reply, kod):
+    """Seeds for the disturbed clock (issue 6): external steps of every size and sign, at
+    every stage (before the first synchronisation, synchronised, during the burst that
+    follows one, in panic, with `disable ntp`, under the RFC discipline, with tinker step
+    0 or -x), migrations (every server's answers shift at once), one server jumping
+    alone, and the kernel's leap second at the armed leap."""
+    deny = kod[:12] + b"DENY" + kod[16:]
+
+    def hdr(f1=0, f2=0):
+        return bytes([0xC5, f1, f2])
+
+    def ctl(kind, a=0, v=0, step_log2=0):
+        return bytes([kind | step_log2 << 4, a & 0xff, 0xff]) + struct.pack(">q", v)
+
+    def sync(n=12, two=False):
+        """Answers at every poll until synchronised (minpoll 16 s; iburst first)."""
+        if two:
+            return b"".join(rec(i % 2, reply, step_log2=13, off=i % 3) for i in range(2 * n))
+        return b"".join(rec(0, reply, step_log2=14, off=i % 3) for i in range(n))
+
+    def burst(n=8, two=False):
+        """Answers to the burst that follows a restart (every 2 s)."""
+        if two:
+            return b"".join(rec(i % 2, reply, step_log2=10, off=0) for i in range(2 * n))
+        return b"".join(rec(0, reply, step_log2=11, off=0) for i in range(n))
+
+    def ext(v, unit=U_MS):
+        return ctl(K_EXT_STEP, unit, v)
+
+    def mig(v, unit=U_S):
+        return ctl(K_MIGRATE, unit, v)
+
+    seeds = {
+        # a resumed guest whose agent set the clock: stepped after the burst, or slewed
+        "ext-resume-step": sync() + ext(300) + burst() + sync(4),
+        "ext-resume-small": sync() + ext(50) + burst() + sync(4),
+        "ext-behind": sync() + ext(-2000) + burst(),
+        "ext-zero": sync() + ext(0) + burst(),
+        "ext-ns": sync() + ext(1, U_NS) + ext(-1, U_US) + burst(),
+        "ext-before-sync": ext(5000) + sync(),
+        "ext-at-start": ext(-3, U_S) + mig(3) + sync(),
+        # huge: to 2116 (clamped), to 1970 (clamped), an NTP era, a day
+        "ext-huge-ahead": sync() + ext(2 ** 62, U_RAW) + burst(),
+        "ext-huge-behind": sync() + ext(-2 ** 63, U_RAW) + burst(),
+        "ext-era": sync() + ext(1, U_ERA) + burst() + ext(-1, U_ERA) + burst(),
+        "ext-day": sync() + ext(1, U_DAY) + burst(4) + mig(86400) + burst(),
+        # steps back to back, and a step during the burst of the previous one
+        "ext-back-to-back": sync() + ctl(K_STEPS, 3 | U_S << 3 | 0x80, 2) + burst(),
+        "ext-repeat-same": sync() + ctl(K_STEPS, 7 | U_MS << 3, 400) + burst(),
+        "ext-during-burst": sync() + ext(1000) + burst(2) + ext(1000) + burst(2) +
+                            ext(-500) + burst(),
+        # in panic: the clock 2000 s off from the start (no -g), then set right
+        "ext-in-panic": mig(2000) + sync(6) + ext(2000, U_S) + burst() + sync(4),
+        "ext-panic-then-more": mig(2000) + sync(6) + ext(-2000, U_S) + burst(),
+        # nothing answers after the restart: the usual rules after 120 s
+        "ext-giveup": sync() + ext(700) + ctl(K_ADVANCE, 0, 200) + sync(4),
+        "ext-holdover": sync() + ctl(K_ADVANCE, 0, 2000) + ext(300) + burst(),
+        # a paused or migrated machine: every server shows the same jump
+        "migrate-30s": hdr(F1_TWO) + sync(8, True) + mig(30) + sync(3, True) + burst(6, True),
+        "migrate-3h": hdr(F1_TWO) + sync(8, True) + mig(3 * 3600) + sync(3, True) +
+                      burst(6, True),
+        "migrate-back": hdr(F1_TWO) + sync(8, True) + mig(-45) + sync(3, True) + burst(6, True),
+        "migrate-lone-3h": sync() + mig(3 * 3600) + sync(6) + burst(),
+        "migrate-lone-30s": sync() + mig(30) + sync(3) + burst(),
+        # one server jumps alone: not followed, and not a burst at every poll
+        "one-jumps": hdr(F1_TWO) + sync(8, True) + ctl(K_SHIFT_ONE, 0 | U_S << 1, 5) +
+                     sync(6, True) + ctl(K_ADVANCE, 0, 950) + sync(4, True),
+        "one-jumps-then-all": hdr(F1_TWO) + sync(8, True) + ctl(K_SHIFT_ONE, 1 | U_S << 1, 5) +
+                              sync(4, True) + mig(5) + sync(4, True),
+        # the kernel's leap second at the armed leap (and a step that only looks like one)
+        "leap-insert": hdr(F1_LEAP) + sync() + ctl(K_KERNEL_LEAP) + sync(4),
+        "leap-delete": hdr(F1_LEAP | F1_LEAP_DEL) + sync() + ctl(K_KERNEL_LEAP) + sync(4),
+        "leap-two": hdr(F1_LEAP | F1_TWO) + sync(8, True) + ctl(K_KERNEL_LEAP, 0, 20) +
+                    sync(4, True),
+        "leap-wrong-sign": hdr(F1_LEAP) + sync() + ctl(K_KERNEL_LEAP, 1) + burst(),
+        "leap-off-by-20ms": hdr(F1_LEAP) + sync() + ctl(K_KERNEL_LEAP, 100) + burst(),
+        "leap-early": hdr(F1_LEAP) + sync() + ctl(K_KERNEL_LEAP, 0, -120) + burst(),
+        "leap-no-file": hdr(F1_LEAP) + sync() + ctl(K_LEAP_FILE, 1) + ctl(K_KERNEL_LEAP) +
+                        burst() + ctl(K_LEAP_FILE, 0),
+        "leap-unarmed": sync() + ctl(K_KERNEL_LEAP) + burst(),
+        "leap-twice": hdr(F1_LEAP) + sync() + ctl(K_KERNEL_LEAP) + ctl(K_KERNEL_LEAP) + burst(),
+        # engine variants
+        "ntp-off": hdr(F1_NTP_OFF | F1_TWO) + sync(6, True) + ext(300) + burst(4, True) +
+                   mig(30) + burst(4, True),
+        "rfc-ext": hdr(F1_RFC) + sync(16) + ext(300) + burst() + ext(50) + burst(),
+        "rfc-migrate": hdr(F1_RFC | F1_TWO) + sync(10, True) + mig(30) + sync(4, True) +
+                       burst(6, True),
+        "step0": hdr(0, F2_STEP0) + sync() + ext(1000) + burst() + mig(20) + sync(4),
+        "slew-only": hdr(F1_SLEW_ONLY) + sync() + ext(700, U_S) + burst() + ext(2) + burst(),
+        "g-first": hdr(F1_G) + mig(3000) + sync() + mig(3000) + sync(4),
+        "panic0": hdr(0, F2_PANIC0) + sync() + mig(10 ** 6) + sync(4) + ext(-10 ** 6, U_S) +
+                  burst(),
+        "drift-max": hdr(F1_DRIFT, 3 << 2) + sync() + ext(300) + burst(),
+        "drift-min-rfc": hdr(F1_DRIFT | F1_RFC, 2 << 2) + sync() + mig(1) + sync(4),
+        # sources removed and added during a restart; transmit timestamps
+        "remove-readd": hdr(F1_TWO) + sync(8, True) + ext(400) + ctl(K_REMOVE, 1) +
+                        burst(4, True) + ctl(K_READD, 1) + burst(6, True),
+        "remove-all": sync() + ctl(K_REMOVE, 0) + ctl(K_REMOVE, 1) + ext(400) +
+                      ctl(K_ADVANCE, 0, 130) + ctl(K_READD, 0) + burst(),
+        "tx-ts": rec(0, reply) + ctl(K_TX_TS, 0, 1000) + rec(0, reply) + ctl(K_TX_TS, 1, 5) +
+                 sync(4),
+        "kod-in-burst": sync() + ext(300) + rec(0, kod, step_log2=11) + burst(),
+        # a DENY kiss: the association stays listed (its slot not reused) until removed
+        "kod-deny-slot": hdr(F1_TWO) + rec(0, deny) + ctl(K_REMOVE, 1) + ctl(K_READD, 1) +
+                         ctl(K_REMOVE, 0) + ctl(K_READD, 0) + ext(300) + burst(4, True),
+    }
+    for label, b in seeds.items():
+        out("eng", b, label)
 
 
 def main():

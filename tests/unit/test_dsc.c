@@ -133,6 +133,7 @@ static void test_panic(void **state)
 }
 
 static int last_poll;
+static double loop_hold_at_s; /* > 0: the sources are lost once at that time (dsc_hold) */
 
 /* A closed loop on kclk: the oscillator runs freq_ppm fast and starts off_s ahead; offsets
  * are measured perfectly plus gaussian-free deterministic noise. Returns the final error. */
@@ -165,6 +166,12 @@ static double loop(enum dsc_algo algo, double freq_ppm, double off_s, double pol
 			continue;
 		}
 		next_poll += poll_s > 0 ? poll_s : ldexp(1.0, dsc_poll_log2(&d));
+		if (loop_hold_at_s > 0 && t >= loop_hold_at_s) { /* no usable source for a while */
+			loop_hold_at_s = 0;
+			dsc_hold(&d, t_ns, &adj);
+			kclk_adjust(&k, base, &adj, NULL);
+			continue;
+		}
 		double noise = ((double)(i++ * 7919 % 13) - 6.0) * 2e-6; /* ±12 µs */
 		if (poll_s <= 0) { /* pseudo-random, roughly gaussian, sigma 5 µs */
 			noise = 0;
@@ -232,6 +239,100 @@ static void test_rfc_freq_measured_before_step(void **state)
 	assert_int_equal(steps, 1);
 	assert_true(fabs(f + 300.0) < 2.0);
 	assert_true(fabs(err) < 5e-3);
+}
+
+/* RFC 5905 A.5.5.1: the FREQ state measures the frequency, (offset - c.offset) / mu, and
+ * stops there ("break"); the PLL starts with the next update. Falling through into it
+ * integrated the whole 0.1 s at once (-0.1 ppm). */
+static void test_rfc_freq_state_sets_frequency_only(void **state)
+{
+	(void)state;
+	struct dsc d;
+	struct clk_adj adj;
+	int64_t step = 0;
+	struct dsc_params p = params(DSC_ALGO_RFC);
+	dsc_init(&d, &p, 0, &adj);
+	assert_int_equal(dsc_update(&d, S, S, -0.1, 1e-5, &adj, &step), DSC_SLEWED);
+	for (int64_t t = 2; t <= 310; t++)
+		dsc_on_timer(&d, t * S, &adj);
+	double residual = d.offset_s;
+	assert_true(residual > -0.1 && residual < -0.07); /* clock_adjust slewed some away */
+	/* a sample 310 s after the first: what is left beyond the residual is drift */
+	assert_int_equal(dsc_update(&d, 311 * S, 311 * S, -0.12, 1e-5, &adj, &step), DSC_SLEWED);
+	double want_ppm = (-0.12 - residual) / 310.0 * 1e6;
+	assert_true(fabs(dsc_freq_ppm(&d) - want_ppm) < 1e-9);
+}
+
+/* RFC 5905 A.5.5.4 clock_update: an update whose sample is not newer than the last one
+ * the loop took (a system peer change brings an older pick) is avoided. Taken, its mu
+ * was negative and the PLL integrated its offset the wrong way. */
+static void test_rfc_older_update_avoided(void **state)
+{
+	(void)state;
+	struct dsc d;
+	struct clk_adj adj;
+	int64_t step = 0;
+	struct dsc_params p = params(DSC_ALGO_RFC);
+	p.have_drift = true; /* straight to SYNC */
+	p.drift_ppm = 10.0;
+	dsc_init(&d, &p, 0, &adj);
+	assert_int_equal(dsc_update(&d, 100 * S, 100 * S, 0.002, 1e-5, &adj, &step), DSC_SLEWED);
+	assert_int_equal(dsc_update(&d, 117 * S, 116 * S, 0.002, 1e-5, &adj, &step), DSC_SLEWED);
+	double f = dsc_freq_ppm(&d);
+	assert_true(f > 10.0); /* a positive offset raised it */
+	/* the new system peer's pick is from 110 s, older than the last update's 116 s */
+	assert_int_equal(dsc_update(&d, 118 * S, 110 * S, 0.004, 1e-5, &adj, &step), DSC_IGNORED);
+	assert_true(dsc_freq_ppm(&d) == f);
+	/* and the same sample twice */
+	assert_int_equal(dsc_update(&d, 119 * S, 116 * S, 0.002, 1e-5, &adj, &step), DSC_IGNORED);
+	assert_true(dsc_freq_ppm(&d) == f);
+}
+
+/* The sources are lost for a moment while the RFC loop waits out the stepout in its FREQ
+ * state (the engine's holdover). The residual it measures the frequency against is
+ * dropped, so the measurement starts again; it used to take the whole offset for drift
+ * (0.1 s over the stepout: 330 ppm) and step again and again. */
+static void test_rfc_hold_in_freq_state(void **state)
+{
+	(void)state;
+	double f;
+	int steps;
+	loop_hold_at_s = 100.0;
+	double err = loop(DSC_ALGO_RFC, 100.0, 0.1, 16, 6 * 3600, &f, &steps);
+	assert_true(loop_hold_at_s == 0); /* the hold happened */
+	assert_int_equal(steps, 0);
+	assert_true(fabs(f + 100.0) < 2.0);
+	assert_true(fabs(err) < 5e-3);
+}
+
+/* RFC 5905: the system poll s.poll (the loop's time constant) starts at MINPOLL (16 s)
+ * and comes back to it at a step; a server's minpoll (6 in the default configuration) only
+ * bounds how often that server is asked. With the loop at 64 s from the start, the phase
+ * time constant (PLL * 64 s, over an hour) let 0.1 s plus 100 ppm of drift during the
+ * stepout cross the step threshold. */
+static void test_rfc_system_poll_starts_at_minpoll(void **state)
+{
+	(void)state;
+	struct dsc d;
+	struct clk_adj adj;
+	int64_t step = 0;
+	struct dsc_params p = params(DSC_ALGO_RFC);
+	p.minpoll_log2 = 6;
+	p.maxpoll_log2 = 10;
+	dsc_init(&d, &p, 0, &adj);
+	assert_int_equal(dsc_poll_log2(&d), 4);
+	/* the gnomon discipline keeps the sources' range */
+	struct dsc g;
+	p.algo = DSC_ALGO_GNOMON;
+	dsc_init(&g, &p, 0, &adj);
+	assert_int_equal(dsc_poll_log2(&g), 6);
+	/* a step puts s.poll back at MINPOLL */
+	p.algo = DSC_ALGO_RFC;
+	p.have_drift = true;
+	dsc_init(&d, &p, 0, &adj);
+	d.poll_log2 = 8;
+	assert_int_equal(dsc_update(&d, S, S, 0.5, 1e-5, &adj, &step), DSC_STEPPED);
+	assert_int_equal(dsc_poll_log2(&d), 4);
 }
 
 /* The simulator's LAN model in miniature, on kclk: the oscillator runs 100 ppm fast with a
@@ -357,6 +458,10 @@ int main(void)
 		cmocka_unit_test(test_gnomon_loop_on_kclk),
 		cmocka_unit_test(test_rfc_loop_on_kclk),
 		cmocka_unit_test(test_rfc_freq_measured_before_step),
+		cmocka_unit_test(test_rfc_freq_state_sets_frequency_only),
+		cmocka_unit_test(test_rfc_older_update_avoided),
+		cmocka_unit_test(test_rfc_hold_in_freq_state),
+		cmocka_unit_test(test_rfc_system_poll_starts_at_minpoll),
 		cmocka_unit_test(test_gnomon_follows_wander),
 		cmocka_unit_test(test_gnomon_slewed_monotonic),
 		cmocka_unit_test(test_poll_grows_when_stable),
