@@ -11,7 +11,7 @@
 #   -M          afterwards, shrink the corpus (tests/fuzz/cover_merge.py): keep the named
 #               seed-*/edge-*/crash-* files and a small set of the others that reaches the
 #               same coverage edges; delete the rest
-#   TARGET      pkt, cfg, auth, mac, json, srv, leap (default: every tests/fuzz/fuzz_*.c)
+#   TARGET      pkt, cfg, auth, mac, json, srv, leap, eng (default: every tests/fuzz/fuzz_*.c)
 #
 # Crashes are written to BUILDDIR/artifacts/NAME/ (crash-*, leak-*, timeout-*); reproduce
 # one with BUILDDIR/tests/fuzz_NAME FILE, or with the ordinary build's fuzz_NAME_replay.
