@@ -20,6 +20,18 @@ gn_need_dnsmasq() {
 	fi
 }
 
+# gn_need_dns_test: what the name tests need besides gnomond: chronyd as the upstream
+# (installed by scripts/install-interop.sh as root), dnsmasq and python3; skips (a failure
+# under CI=true as root) when one cannot be had.
+gn_need_dns_test() {
+	command -v chronyd >/dev/null 2>&1 || {
+		[ "$(id -u)" -eq 0 ] && bash "${GNOMON_SRCDIR:?}/scripts/install-interop.sh" >/dev/null 2>&1
+		command -v chronyd >/dev/null 2>&1 || gn_skip "chronyd not installed (scripts/install-interop.sh)"
+	}
+	gn_need_dnsmasq
+	[ -x "$GN_PY" ] || gn_skip "python3 missing"
+}
+
 # gn_udp_listening ADDR:PORT: something listens there (UDP).
 gn_udp_listening() {
 	ss -Hlun 2>/dev/null | awk '{print $4}' | grep -qxF "$1"

@@ -25,12 +25,7 @@ SRV_PORT=12771
 DNS_PORT=12772
 
 gn_need_gnomond
-command -v chronyd >/dev/null 2>&1 || {
-	[ "$(id -u)" -eq 0 ] && bash "${GNOMON_SRCDIR:?}/scripts/install-interop.sh" >/dev/null 2>&1
-	command -v chronyd >/dev/null 2>&1 || gn_skip "chronyd not installed (scripts/install-interop.sh)"
-}
-gn_need_dnsmasq
-[ -x "$GN_PY" ] || gn_skip "python3 missing"
+gn_need_dns_test
 gn_init nodns
 gn_port_free $UP_PORT $SRV_PORT $DNS_PORT
 

@@ -28,12 +28,7 @@ SRV_PORT=12761
 ADDRS=(127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5 127.0.0.6)
 
 gn_need_gnomond
-command -v chronyd >/dev/null 2>&1 || {
-	[ "$(id -u)" -eq 0 ] && bash "${GNOMON_SRCDIR:?}/scripts/install-interop.sh" >/dev/null 2>&1
-	command -v chronyd >/dev/null 2>&1 || gn_skip "chronyd not installed (scripts/install-interop.sh)"
-}
-gn_need_dnsmasq
-[ -x "$GN_PY" ] || gn_skip "python3 missing"
+gn_need_dns_test
 gn_init pool
 gn_port_free $DNS_PORT $UP_PORT $SRV_PORT
 

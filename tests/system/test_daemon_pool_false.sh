@@ -24,12 +24,7 @@ SRV_PORT=12766
 FAKE=127.0.0.4
 
 gn_need_gnomond
-command -v chronyd >/dev/null 2>&1 || {
-	[ "$(id -u)" -eq 0 ] && bash "${GNOMON_SRCDIR:?}/scripts/install-interop.sh" >/dev/null 2>&1
-	command -v chronyd >/dev/null 2>&1 || gn_skip "chronyd not installed (scripts/install-interop.sh)"
-}
-gn_need_dnsmasq
-[ -x "$GN_PY" ] || gn_skip "python3 missing"
+gn_need_dns_test
 gn_init poolfalse
 gn_port_free $DNS_PORT $UP_PORT $SRV_PORT
 

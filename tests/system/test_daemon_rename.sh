@@ -35,12 +35,7 @@ NEW=127.0.0.12
 B_ADDR=127.0.0.13
 
 gn_need_gnomond
-command -v chronyd >/dev/null 2>&1 || {
-	[ "$(id -u)" -eq 0 ] && bash "${GNOMON_SRCDIR:?}/scripts/install-interop.sh" >/dev/null 2>&1
-	command -v chronyd >/dev/null 2>&1 || gn_skip "chronyd not installed (scripts/install-interop.sh)"
-}
-gn_need_dnsmasq
-[ -x "$GN_PY" ] || gn_skip "python3 missing"
+gn_need_dns_test
 gn_init rename
 gn_port_free $DNS_A $UP_PORT $DNS_B $SRV_A $SRV_B
 

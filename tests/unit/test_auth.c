@@ -22,26 +22,8 @@
 #include "crypto_openssl.h"
 #include "pkt.h"
 #include "tvec.h"
+#include "tcrypto.h"
 
-static struct crypto_openssl *co;
-static struct auth_crypto seam;
-
-static int setup(void **state)
-{
-	(void)state;
-	co = crypto_openssl_new();
-	if (!co)
-		return -1;
-	seam = crypto_openssl_seam(co);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	crypto_openssl_free(co);
-	return 0;
-}
 
 static char *read_text(const char *rel, size_t *len)
 {
@@ -72,13 +54,13 @@ static void test_seam_known_answers(void **state)
 	/* RFC 1321 A.5: MD5("abc") */
 	const uint8_t md5_abc[16] = { 0x90, 0x01, 0x50, 0x98, 0x3c, 0xd2, 0x4f, 0xb0, 0xd6, 0x96,
 				      0x3f, 0x7d, 0x28, 0xe1, 0x7f, 0x72 };
-	assert_true(seam.digest(seam.ctx, AUTH_ALG_MD5, (const uint8_t *)"a", 1,
+	assert_true(tcrypto.seam.digest(tcrypto.seam.ctx, AUTH_ALG_MD5, (const uint8_t *)"a", 1,
 				(const uint8_t *)"bc", 2, out));
 	assert_memory_equal(out, md5_abc, 16);
 	/* FIPS 180-1 A: SHA1("abc") */
 	const uint8_t sha1_abc[20] = { 0xa9, 0x99, 0x3e, 0x36, 0x47, 0x06, 0x81, 0x6a, 0xba, 0x3e,
 				       0x25, 0x71, 0x78, 0x50, 0xc2, 0x6c, 0x9c, 0xd0, 0xd8, 0x9d };
-	assert_true(seam.digest(seam.ctx, AUTH_ALG_SHA1, (const uint8_t *)"abc", 3, NULL, 0, out));
+	assert_true(tcrypto.seam.digest(tcrypto.seam.ctx, AUTH_ALG_SHA1, (const uint8_t *)"abc", 3, NULL, 0, out));
 	assert_memory_equal(out, sha1_abc, 20);
 	/* RFC 4493 §4, example 2: AES-CMAC(2b7e1516..., 6bc1bee2...17172a) */
 	const uint8_t key[16] = { 0x2b, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6, 0xab, 0xf7,
@@ -87,16 +69,16 @@ static void test_seam_known_answers(void **state)
 				  0x7e, 0x11, 0x73, 0x93, 0x17, 0x2a };
 	const uint8_t tag[16] = { 0x07, 0x0a, 0x16, 0xb4, 0x6b, 0x4d, 0x41, 0x44, 0xf7, 0x9b,
 				  0xdd, 0x9d, 0xd0, 0x4a, 0x28, 0x7c };
-	assert_true(seam.cmac(seam.ctx, key, msg, sizeof msg, out));
+	assert_true(tcrypto.seam.cmac(tcrypto.seam.ctx, key, msg, sizeof msg, out));
 	assert_memory_equal(out, tag, 16);
 	/* RFC 4493 example 1: empty message */
 	const uint8_t tag0[16] = { 0xbb, 0x1d, 0x69, 0x29, 0xe9, 0x59, 0x37, 0x28, 0x7f, 0xa3,
 				   0x7d, 0x12, 0x9b, 0x75, 0x67, 0x46 };
-	assert_true(seam.cmac(seam.ctx, key, msg, 0, out));
+	assert_true(tcrypto.seam.cmac(tcrypto.seam.ctx, key, msg, 0, out));
 	assert_memory_equal(out, tag0, 16);
-	assert_false(seam.digest(seam.ctx, AUTH_ALG_AES128_CMAC, msg, 1, NULL, 0, out));
-	assert_true(crypto_openssl_has(co, AUTH_ALG_SHA1));
-	assert_true(crypto_openssl_has(co, AUTH_ALG_AES128_CMAC));
+	assert_false(tcrypto.seam.digest(tcrypto.seam.ctx, AUTH_ALG_AES128_CMAC, msg, 1, NULL, 0, out));
+	assert_true(crypto_openssl_has(tcrypto.co, AUTH_ALG_SHA1));
+	assert_true(crypto_openssl_has(tcrypto.co, AUTH_ALG_AES128_CMAC));
 }
 
 /* --- key files --- */
@@ -133,8 +115,8 @@ static void test_parse_vector_key_files(void **state)
 	const uint8_t msg[48] = { 0xe3, 0, 6, 0xec, 1, 2, 3 };
 	for (uint32_t id = 1; id <= 3; id++) {
 		uint8_t a[AUTH_DIGEST_MAX_LEN], b[AUTH_DIGEST_MAX_LEN];
-		size_t la = auth_mac_compute(ns, &seam, id, msg, sizeof msg, a);
-		size_t lb = auth_mac_compute(ch, &seam, id, msg, sizeof msg, b);
+		size_t la = auth_mac_compute(ns, &tcrypto.seam, id, msg, sizeof msg, a);
+		size_t lb = auth_mac_compute(ch, &tcrypto.seam, id, msg, sizeof msg, b);
 		assert_true(la == 16 || la == 20);
 		assert_int_equal(la, lb);
 		assert_memory_equal(a, b, la);
@@ -149,11 +131,11 @@ static void test_parse_vector_key_files(void **state)
 	assert_int_equal(auth_keys_count(wn), 4);
 	assert_int_equal(auth_keys_count(wc), 4);
 	uint8_t a[AUTH_DIGEST_MAX_LEN], b[AUTH_DIGEST_MAX_LEN];
-	assert_int_equal(auth_mac_compute(wn, &seam, 1, msg, sizeof msg, a), 16);
-	assert_int_equal(auth_mac_compute(ns, &seam, 1, msg, sizeof msg, b), 16);
+	assert_int_equal(auth_mac_compute(wn, &tcrypto.seam, 1, msg, sizeof msg, a), 16);
+	assert_int_equal(auth_mac_compute(ns, &tcrypto.seam, 1, msg, sizeof msg, b), 16);
 	assert_memory_not_equal(a, b, 16);
-	assert_int_equal(auth_mac_compute(wc, &seam, 4, msg, sizeof msg, b), 20);
-	assert_int_equal(auth_mac_compute(wn, &seam, 4, msg, sizeof msg, a), 20);
+	assert_int_equal(auth_mac_compute(wc, &tcrypto.seam, 4, msg, sizeof msg, b), 20);
+	assert_int_equal(auth_mac_compute(wn, &tcrypto.seam, 4, msg, sizeof msg, a), 20);
 	assert_memory_equal(a, b, 20);
 	auth_keys_free(ns);
 	auth_keys_free(ch);
@@ -170,7 +152,7 @@ static size_t mac_of(const char *keyfile, uint32_t id, uint8_t out[AUTH_DIGEST_M
 		print_error("%s -> line %u col %u: %s\n", keyfile, err.line, err.column, err.msg);
 	assert_non_null(k);
 	const uint8_t msg[] = "the 48 octets of an NTP header, more or less....";
-	size_t n = auth_mac_compute(k, &seam, id, msg, 48, out);
+	size_t n = auth_mac_compute(k, &tcrypto.seam, id, msg, 48, out);
 	auth_keys_free(k);
 	return n;
 }
@@ -223,8 +205,8 @@ static void test_parse_syntaxes(void **state)
 	assert_int_equal(auth_keys_count(k), 4);
 	assert_true(auth_keys_has(k, 4294967295u));
 	assert_true(auth_keys_has(k, 65535));
-	assert_int_equal(auth_mac_compute(k, &seam, 65535, (const uint8_t *)"x", 1, a), 16);
-	assert_int_equal(auth_mac_compute(k, &seam, 1, (const uint8_t *)"x", 1, b), 16);
+	assert_int_equal(auth_mac_compute(k, &tcrypto.seam, 65535, (const uint8_t *)"x", 1, a), 16);
+	assert_int_equal(auth_mac_compute(k, &tcrypto.seam, 1, (const uint8_t *)"x", 1, b), 16);
 	assert_memory_equal(a, b, 16);
 	auth_keys_free(k);
 	/* Empty and comment-only files are valid and hold no key. */
@@ -400,7 +382,7 @@ static void test_vectors_verify(void **state)
 					struct auth_keys *sk = side_keys(snd, syntaxes[s]);
 					struct auth_keys *rk = side_keys(rcv, syntaxes[s]);
 					/* The sender's key always verifies its own packet. */
-					enum auth_result r = auth_verify(sk, &seam, b, (size_t)n, &p.mac);
+					enum auth_result r = auth_verify(sk, &tcrypto.seam, b, (size_t)n, &p.mac);
 					if (r != AUTH_OK)
 						print_error("%s packet %zu (%s): sender key: %s\n", id, k,
 							    syntaxes[s], auth_result_name(r));
@@ -409,13 +391,13 @@ static void test_vectors_verify(void **state)
 					uint8_t out[2048];
 					size_t used = p.mac.offset;
 					memcpy(out, b, used);
-					assert_true(auth_sign(sk, &seam, p.mac.keyid, out, sizeof out, &used));
+					assert_true(auth_sign(sk, &tcrypto.seam, p.mac.keyid, out, sizeof out, &used));
 					assert_int_equal(used, (size_t)n);
 					assert_memory_equal(out, b, (size_t)n);
 					signed_same++;
 					/* The receiver's key: same material verifies, wrong material or an
 					 * unknown key id fails (the servers sent no reply to those). */
-					r = auth_verify(rk, &seam, b, (size_t)n, &p.mac);
+					r = auth_verify(rk, &tcrypto.seam, b, (size_t)n, &p.mac);
 					if (!rl) {
 						assert_int_equal(r, AUTH_UNKNOWN_KEY);
 						unknown++;
@@ -478,14 +460,14 @@ static void test_results(void **state)
 
 #define VERIFY(want) do { \
 		assert_int_equal(pkt_decode(b, used, &d), PKT_OK); \
-		r = auth_verify(k, &seam, b, used, &d.mac); \
+		r = auth_verify(k, &tcrypto.seam, b, used, &d.mac); \
 		if (r != (want)) print_error("line %d: %s\n", __LINE__, auth_result_name(r)); \
 		assert_int_equal(r, (want)); seen[r] = true; } while (0)
 
 	/* OK for each algorithm; flipping any header bit or digest bit then fails. */
 	for (uint32_t id = 1; id <= 3; id++) {
 		used = pkt_encode_header(&p, b, sizeof b);
-		assert_true(auth_sign(k, &seam, id, b, sizeof b, &used));
+		assert_true(auth_sign(k, &tcrypto.seam, id, b, sizeof b, &used));
 		assert_int_equal(used, id == 2 ? 72 : 68);
 		VERIFY(AUTH_OK);
 		b[40] ^= 0x01;
@@ -500,7 +482,7 @@ static void test_results(void **state)
 	used = pkt_encode_header(&p, b, sizeof b);
 	const uint8_t body[12] = { 9, 9, 9 };
 	assert_true(pkt_append_ef(b, sizeof b, &used, 0x0104, body, sizeof body, 16));
-	assert_true(auth_sign(k, &seam, 3, b, sizeof b, &used));
+	assert_true(auth_sign(k, &tcrypto.seam, 3, b, sizeof b, &used));
 	VERIFY(AUTH_OK);
 	assert_int_equal(d.n_ef, 1);
 	b[55] ^= 0x04; /* inside the extension field */
@@ -520,8 +502,8 @@ static void test_results(void **state)
 	VERIFY(AUTH_UNTRUSTED);
 	/* An untrusted key does not sign either. */
 	used = pkt_encode_header(&p, b, sizeof b);
-	assert_false(auth_sign(k, &seam, 5, b, sizeof b, &used));
-	assert_false(auth_sign(k, &seam, 4, b, sizeof b, &used));
+	assert_false(auth_sign(k, &tcrypto.seam, 5, b, sizeof b, &used));
+	assert_false(auth_sign(k, &tcrypto.seam, 4, b, sizeof b, &used));
 	assert_int_equal(used, 48);
 	/* Digest length that does not suit the key: SHA1 key with 16 octets, MD5 with 20. */
 	assert_true(pkt_append_mac(b, sizeof b, &used, 2, junk, 16));
@@ -534,7 +516,7 @@ static void test_results(void **state)
 	struct auth_crypto empty = { .digest = NULL, .cmac = NULL, .ctx = NULL };
 	for (uint32_t id = 1; id <= 3; id++) {
 		used = pkt_encode_header(&p, b, sizeof b);
-		assert_true(auth_sign(k, &seam, id, b, sizeof b, &used));
+		assert_true(auth_sign(k, &tcrypto.seam, id, b, sizeof b, &used));
 		assert_int_equal(pkt_decode(b, used, &d), PKT_OK);
 		assert_int_equal(auth_verify(k, &broken, b, used, &d.mac), AUTH_CRYPTO_FAIL);
 		assert_int_equal(auth_verify(k, &empty, b, used, &d.mac), AUTH_CRYPTO_FAIL);
@@ -545,10 +527,10 @@ static void test_results(void **state)
 		uint8_t out[20];
 		assert_int_equal(auth_mac_compute(k, &broken, id, b, 48, out), 0);
 	}
-	assert_int_equal(auth_verify(k, &seam, b, 0, NULL), AUTH_NONE);
+	assert_int_equal(auth_verify(k, &tcrypto.seam, b, 0, NULL), AUTH_NONE);
 	/* No room for the MAC: nothing changes. */
 	used = pkt_encode_header(&p, b, sizeof b);
-	assert_false(auth_sign(k, &seam, 1, b, 67, &used));
+	assert_false(auth_sign(k, &tcrypto.seam, 1, b, 67, &used));
 	assert_int_equal(used, 48);
 #undef VERIFY
 	for (int i = 0; i < AUTH_RESULT__COUNT; i++) {
@@ -574,14 +556,14 @@ static void test_mode6_mac(void **state)
 	size_t used = pkt_encode_mode6_header(&m, b, sizeof b);
 	memcpy(b + used, "version\0", 8); /* 7 octets of data, 1 of padding */
 	used += 8;
-	assert_true(auth_sign(k, &seam, 3, b, sizeof b, &used));
+	assert_true(auth_sign(k, &tcrypto.seam, 3, b, sizeof b, &used));
 	struct pkt_mode6 d;
 	assert_int_equal(pkt_decode_mode6(b, used, &d), PKT_OK);
 	assert_true(d.mac.present);
 	assert_int_equal(d.mac.offset, 20);
-	assert_int_equal(auth_verify(k, &seam, b, used, &d.mac), AUTH_OK);
+	assert_int_equal(auth_verify(k, &tcrypto.seam, b, used, &d.mac), AUTH_OK);
 	b[12] ^= 0x20;
-	assert_int_equal(auth_verify(k, &seam, b, used, &d.mac), AUTH_BAD_MAC);
+	assert_int_equal(auth_verify(k, &tcrypto.seam, b, used, &d.mac), AUTH_BAD_MAC);
 	auth_keys_free(k);
 }
 
@@ -618,7 +600,7 @@ static void test_parse_mutations(void **state)
 				enum auth_alg alg;
 				if (!auth_keys_alg(k, id, &alg))
 					continue;
-				assert_int_equal(auth_mac_compute(k, &seam, id, (const uint8_t *)t, cut, out),
+				assert_int_equal(auth_mac_compute(k, &tcrypto.seam, id, (const uint8_t *)t, cut, out),
 						 auth_digest_len(alg));
 			}
 			auth_keys_free(k);
@@ -658,9 +640,9 @@ static void test_refid_ipv6(void **state)
 	uint8_t doc[16] = { 0x20, 0x01, 0x0d, 0xb8 };
 	doc[15] = 1;
 	uint32_t refid = 0;
-	assert_true(auth_refid_ipv6(&seam, lo, &refid));
+	assert_true(auth_refid_ipv6(&tcrypto.seam, lo, &refid));
 	assert_true(refid == 0xcf404dc8u);
-	assert_true(auth_refid_ipv6(&seam, doc, &refid));
+	assert_true(auth_refid_ipv6(&tcrypto.seam, doc, &refid));
 	assert_true(refid == 0x39ab9b37u);
 	struct auth_crypto broken = { .digest = fail_digest, .cmac = fail_cmac, .ctx = NULL };
 	assert_false(auth_refid_ipv6(&broken, lo, &refid));
@@ -681,5 +663,5 @@ int main(void)
 		cmocka_unit_test(test_ct_equal),
 		cmocka_unit_test(test_refid_ipv6),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tcrypto_setup, tcrypto_teardown);
 }

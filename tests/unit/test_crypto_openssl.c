@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "crypto_openssl.h"
+#include "tcrypto.h"
 
 #define MD5_LEN 16
 #define SHA1_LEN 20
@@ -26,8 +27,6 @@ static void hex(const uint8_t *d, size_t n, char *out)
 		snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
-static struct crypto_openssl *co;
-static struct auth_crypto seam;
 
 /* HASH(msg) through the seam, for every split msg = a ‖ b */
 static void check(enum auth_alg alg, const uint8_t *msg, size_t n, const char *want)
@@ -38,7 +37,7 @@ static void check(enum auth_alg alg, const uint8_t *msg, size_t n, const char *w
 	size_t stride = n < 130 ? 1 : n / 7;
 	for (size_t cut = 0; cut <= n; cut += stride) {
 		memset(d, 0, sizeof d);
-		assert_true(seam.digest(seam.ctx, alg, cut ? msg : NULL, cut,
+		assert_true(tcrypto.seam.digest(tcrypto.seam.ctx, alg, cut ? msg : NULL, cut,
 					cut < n ? msg + cut : NULL, n - cut, d));
 		hex(d, len, h);
 		assert_string_equal(h, want);
@@ -93,11 +92,11 @@ static void test_cmac_loads_lazily(void **state)
 {
 	(void)state;
 	uint8_t d[SHA1_LEN];
-	assert_true(seam.digest(seam.ctx, AUTH_ALG_MD5, (const uint8_t *)"key", 3,
+	assert_true(tcrypto.seam.digest(tcrypto.seam.ctx, AUTH_ALG_MD5, (const uint8_t *)"key", 3,
 				(const uint8_t *)"message", 7, d));
-	assert_true(crypto_openssl_has(co, AUTH_ALG_MD5));
-	assert_true(crypto_openssl_has(co, AUTH_ALG_SHA1));
-	assert_false(crypto_openssl_loaded(co));
+	assert_true(crypto_openssl_has(tcrypto.co, AUTH_ALG_MD5));
+	assert_true(crypto_openssl_has(tcrypto.co, AUTH_ALG_SHA1));
+	assert_false(crypto_openssl_loaded(tcrypto.co));
 	const uint8_t key[16] = { 0x2b, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6,
 				  0xab, 0xf7, 0x15, 0x88, 0x09, 0xcf, 0x4f, 0x3c };
 	const uint8_t m[16] = { 0x6b, 0xc1, 0xbe, 0xe2, 0x2e, 0x40, 0x9f, 0x96,
@@ -105,27 +104,10 @@ static void test_cmac_loads_lazily(void **state)
 	const uint8_t tag[16] = { 0x07, 0x0a, 0x16, 0xb4, 0x6b, 0x4d, 0x41, 0x44,
 				  0xf7, 0x9b, 0xdd, 0x9d, 0xd0, 0x4a, 0x28, 0x7c };
 	uint8_t out[16];
-	assert_true(seam.cmac(seam.ctx, key, m, sizeof m, out));
+	assert_true(tcrypto.seam.cmac(tcrypto.seam.ctx, key, m, sizeof m, out));
 	assert_memory_equal(out, tag, 16);
-	assert_true(crypto_openssl_loaded(co));
-	assert_true(crypto_openssl_has(co, AUTH_ALG_AES128_CMAC));
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	co = crypto_openssl_new();
-	if (!co)
-		return -1;
-	seam = crypto_openssl_seam(co);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	crypto_openssl_free(co);
-	return 0;
+	assert_true(crypto_openssl_loaded(tcrypto.co));
+	assert_true(crypto_openssl_has(tcrypto.co, AUTH_ALG_AES128_CMAC));
 }
 
 int main(void)
@@ -135,5 +117,5 @@ int main(void)
 		cmocka_unit_test(test_sha1_rfc3174),
 		cmocka_unit_test(test_cmac_loads_lazily),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tcrypto_setup, tcrypto_teardown);
 }

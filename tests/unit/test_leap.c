@@ -21,6 +21,7 @@
 #include "leap.h"
 #include "os_file.h"
 #include "pkt.h"
+#include "tcrypto.h"
 
 #define S GN_NS_PER_S
 #define DAY (86400LL * S)
@@ -29,25 +30,6 @@
 /* 2016-07-01 00:00:00 UTC: no leap at the end of June 2016. */
 #define T2016JUL (1467331200LL * S)
 
-static struct crypto_openssl *co;
-static struct auth_crypto seam;
-
-static int setup(void **state)
-{
-	(void)state;
-	co = crypto_openssl_new();
-	if (!co)
-		return -1;
-	seam = crypto_openssl_seam(co);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	crypto_openssl_free(co);
-	return 0;
-}
 
 static char *load(const char *name, size_t *len)
 {
@@ -64,14 +46,14 @@ static enum leap_err parse_file(const char *name, struct leap_table *t, struct l
 {
 	size_t len;
 	char *text = load(name, &len);
-	enum leap_err r = leap_parse(text, len, &seam, t, e);
+	enum leap_err r = leap_parse(text, len, &tcrypto.seam, t, e);
 	free(text);
 	return r;
 }
 
 static enum leap_err parse_str(const char *text, struct leap_table *t, struct leap_error *e)
 {
-	return leap_parse(text, strlen(text), &seam, t, e);
+	return leap_parse(text, strlen(text), &tcrypto.seam, t, e);
 }
 
 static struct leap_table debian;    /* the real file, parsed once per test that needs it */
@@ -164,7 +146,7 @@ static void build(char *buf, size_t cap, const char *upd, const char *exp, const
 		p = eol ? eol + 1 : p + strlen(p);
 	}
 	uint8_t h[20];
-	assert_true(seam.digest(seam.ctx, AUTH_ALG_SHA1, (const uint8_t *)digits, n, NULL, 0, h));
+	assert_true(tcrypto.seam.digest(tcrypto.seam.ctx, AUTH_ALG_SHA1, (const uint8_t *)digits, n, NULL, 0, h));
 	char hs[64];
 	size_t k = 0;
 	for (int w = 0; w < 5; w++) {
@@ -269,7 +251,7 @@ static void test_inline_variants(void **state)
 	build(buf, sizeof buf, "3600000000", "3700000000", D3, false);
 	size_t len = strlen(buf);
 	buf[3] = '\0';
-	assert_int_equal(leap_parse(buf, len, &seam, &t, &e), LEAP_ERR_CORRUPT);
+	assert_int_equal(leap_parse(buf, len, &tcrypto.seam, &t, &e), LEAP_ERR_CORRUPT);
 	assert_int_equal(e.line, 1);
 
 	/* every truncation of the real file is refused or intact, never accepted with a
@@ -278,10 +260,10 @@ static void test_inline_variants(void **state)
 	char *text = load("leap-seconds.list", &flen);
 	load_debian();
 	for (size_t cut = 0; cut < flen; cut += 7) {
-		enum leap_err r = leap_parse(text, cut, &seam, &t, &e);
+		enum leap_err r = leap_parse(text, cut, &tcrypto.seam, &t, &e);
 		assert_int_not_equal(r, LEAP_OK);
 	}
-	assert_int_equal(leap_parse(text, flen, &seam, &t, &e), LEAP_OK);
+	assert_int_equal(leap_parse(text, flen, &tcrypto.seam, &t, &e), LEAP_OK);
 	assert_memory_equal(&t, &debian, sizeof t);
 	free(text);
 }
@@ -655,5 +637,5 @@ int main(void)
 		cmocka_unit_test(test_expired_file_decisions),
 		cmocka_unit_test(test_deadlines),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tcrypto_setup, tcrypto_teardown);
 }

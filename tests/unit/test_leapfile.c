@@ -21,22 +21,18 @@
 #include "leapfile.h"
 #include "os_file.h"
 #include "os_log.h"
+#include "tcrypto.h"
 
 #define S 1000000000LL
 #define H (3600 * S)
 #define NOW_2020 (1577836800LL * S)     /* 2020-01-01: both test files valid */
 
-static struct crypto_openssl *co;
-static struct auth_crypto seam;
 static char dir[256], logpath[300], target[300];
 
 static int setup(void **state)
 {
-	(void)state;
-	co = crypto_openssl_new();
-	if (!co)
+	if (tcrypto_setup(state) != 0)
 		return -1;
-	seam = crypto_openssl_seam(co);
 	const char *tmp = getenv("TMPDIR");
 	snprintf(dir, sizeof dir, "%s/gnomon-leapfile-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir))
@@ -51,7 +47,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	log_fini();
-	crypto_openssl_free(co);
+	tcrypto_teardown(state);
 	char cmd[400];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
@@ -90,7 +86,7 @@ static void test_lifecycle(void **state)
 {
 	(void)state;
 	unlink(target);
-	struct leapfile *lf = leapfile_new(target, &seam);
+	struct leapfile *lf = leapfile_new(target, &tcrypto.seam);
 	assert_non_null(lf);
 	bool changed = true;
 
@@ -154,7 +150,7 @@ static void test_lifecycle(void **state)
 	leapfile_free(lf);
 
 	/* a directory: a warning, not a crash */
-	lf = leapfile_new(dir, &seam);
+	lf = leapfile_new(dir, &tcrypto.seam);
 	assert_int_equal(leapfile_load(lf, NOW_2020, 0, &changed), LEAP_ERR_CORRUPT);
 	assert_int_equal(log_count("not a regular file"), 1);
 	leapfile_free(lf);
