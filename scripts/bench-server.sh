@@ -74,8 +74,20 @@ out=${out:-$bdir/bench-$(date -u +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
+# RT throttling: by default a SCHED_FIFO task may take only 950 ms of each second
+# (kernel.sched_rt_runtime_us), so a server or generator that is busy the whole time is
+# stopped for 50 ms every second, and the ladder measures those stops (which also make
+# the generator skip requests) rather than speed. Lifted for the run, restored after.
+rt_runtime=/proc/sys/kernel/sched_rt_runtime_us
+rt_saved=""
+if [ "$rt" != 0 ] && [ -w $rt_runtime ]; then
+	rt_saved=$(cat $rt_runtime)
+	echo -1 > $rt_runtime
+fi
+
 ns=gnbench$$
 cleanup() {
+	[ -n "$rt_saved" ] && echo "$rt_saved" > $rt_runtime || true
 	# processes left in the namespace are ours (bench.py normally stopped them already)
 	local pids
 	pids=$(ip netns pids "$ns" 2>/dev/null || true)

@@ -126,6 +126,16 @@ struct eng_rx {
 
 void eng_on_packet(struct eng *eng, const struct eng_now *now, const struct eng_rx *rx);
 void eng_on_timer(struct eng *eng, const struct eng_now *now);
+/* The server's fast path (docs/server.md, "The answer path"): a datagram that came to the
+ * server socket (rx->assoc_id 0) answered straight into out (cap octets, at least 48)
+ * rather than through an ENG_ACT_SEND action. Same bytes and counters as eng_on_packet;
+ * adds no action, so the caller need not run the action list after it. now_real_ns is the
+ * disciplined clock's time; the request's receive stamp may stand for it, since it only
+ * grows the root dispersion and fills a transmit field that is restamped before sending
+ * when *stamp_xmt is set (a normal answer; never a kiss). Returns the answer's length, 0
+ * when the request was dropped (counted in eng_server_stats). */
+size_t eng_serve(struct eng *eng, gn_time_ns now_real_ns, const struct eng_rx *rx,
+		 uint8_t *out, size_t cap, bool *stamp_xmt);
 /* The clock was stepped by delta_ns (by us after an ENG_ACT_STEP, or noticed by the loop as
  * an external step when external is true). Every stored timestamp is corrected here.
  * An external step (H2, docs/leap-dns-drift.md): a step of ±1 s within seconds of the leap

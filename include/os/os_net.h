@@ -29,7 +29,7 @@
 
 #define OS_NET_BATCH 16          /* datagrams per recvmmsg/sendmmsg call */
 #define OS_NET_BUF 2048          /* receive buffer per datagram; larger is truncated */
-#define OS_NET_RCVBUF_BYTES (1024 * 1024) /* server receive buffer for bursts */
+#define OS_NET_RCVBUF_BYTES (4 * 1024 * 1024) /* server receive buffer for bursts */
 
 #define OS_NET_RXHDR_BYTES 8192 /* os_net_recv's headers (net_linux.c checks the size) */
 

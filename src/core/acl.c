@@ -42,14 +42,11 @@ static size_t fam_octets(uint8_t family)
 static void mask_addr(uint8_t *out, const uint8_t *in, uint8_t family, uint8_t len)
 {
 	size_t octets = fam_octets(family);
+	size_t whole = len / 8u < octets ? len / 8u : octets;
 	memset(out, 0, 16);
-	for (size_t i = 0; i < octets; i++) {
-		unsigned bits = (unsigned)i * 8u;
-		if (len >= bits + 8u)
-			out[i] = in[i];
-		else if (len > bits)
-			out[i] = (uint8_t)(in[i] & (0xffu << (8u - (len - bits))));
-	}
+	memcpy(out, in, whole);
+	if (whole < octets && (len & 7u) != 0)
+		out[whole] = (uint8_t)(in[whole] & (0xffu << (8u - (len & 7u))));
 }
 
 /* Order: family, longer prefix first, ntpport first, then address. */
@@ -196,6 +193,8 @@ uint32_t acl_match(const struct acl *acl, const struct gn_addr *a)
 			continue;
 		if (g->ntpport && a->port != ACL_NTP_PORT)
 			continue;
+		if (g->len == 0)
+			return acl->e[g->start].flags; /* `default`: the group's one entry */
 		if ((int)g->len != last_len) {
 			mask_addr(key, addr, family, g->len);
 			last_len = g->len;

@@ -973,29 +973,55 @@ static void on_sample(struct eng *e, const struct eng_now *now, int ai, const st
 }
 
 /* --- events --- */
+/* A request to the server socket, answered into out: srv decides (answer, kiss, or a
+ * counted drop). Shared by eng_serve (the daemon's path) and eng_on_packet's action. */
+static size_t serve(struct eng *e, gn_time_ns now_real_ns, const struct eng_rx *rx,
+		    uint8_t *out, size_t cap, bool *stamp_xmt)
+{
+	bool synced = e->state == ENG_SYNC || e->state == ENG_HOLDOVER;
+	struct srv_sysvars sv = {
+		.leap = synced ? e->leap : PKT_LI_UNSYNC,
+		.stratum = synced ? e->stratum : ASC_MAXSTRAT,
+		.precision_log2 = e->params.precision_log2,
+		.rootdelay_s = synced ? e->rootdelay_s : 0.0,
+		.rootdisp_s = synced ? e->rootdisp_s : 0.0,
+		.update_ns = synced ? e->update_real_ns : now_real_ns,
+		.refid = e->refid,
+		.reftime = synced ? e->reftime : 0,
+	};
+	size_t rlen = 0;
+	enum srv_verdict v = srv_handle(e->srv, &sv, rx->buf, rx->len, &rx->from, rx->rx_ns,
+					now_real_ns, out, cap, &rlen);
+	if ((v != SRV_ANSWER && v != SRV_KOD) || rlen == 0 || rlen > cap)
+		return 0; /* nothing to send */
+	/* the daemon may restamp a normal answer's transmit field just before sending; a kiss
+	 * goes out exactly as srv built it */
+	*stamp_xmt = srv_may_restamp(v) && rlen == PKT_HEADER_LEN;
+	return rlen;
+}
+
+size_t eng_serve(struct eng *eng, gn_time_ns now_real_ns, const struct eng_rx *rx,
+		 uint8_t *out, size_t cap, bool *stamp_xmt)
+{
+	REQUIRE(eng != NULL && rx != NULL && out != NULL && stamp_xmt != NULL);
+	REQUIRE(rx->assoc_id == 0 && cap >= PKT_HEADER_LEN);
+	*stamp_xmt = false;
+	if (rx->buf == NULL || rx->len == 0)
+		return 0;
+	return serve(eng, now_real_ns, rx, out, cap, stamp_xmt);
+}
+
 static void server_request(struct eng *e, const struct eng_now *now, const struct eng_rx *rx)
 {
 	/* Everything that came to the server socket goes through srv, which answers or
 	 * counts the drop (a mode 4 packet here is not an answer to us: ours come on the
 	 * association's own socket). */
-	struct srv_sysvars sv;
-	memset(&sv, 0, sizeof sv);
-	bool synced = e->state == ENG_SYNC || e->state == ENG_HOLDOVER;
-	sv.leap = synced ? e->leap : PKT_LI_UNSYNC;
-	sv.stratum = synced ? e->stratum : ASC_MAXSTRAT;
-	sv.precision_log2 = e->params.precision_log2;
-	sv.rootdelay_s = synced ? e->rootdelay_s : 0.0;
-	sv.rootdisp_s = synced ? e->rootdisp_s : 0.0;
-	sv.update_ns = synced ? e->update_real_ns : now->real_ns;
-	sv.refid = e->refid;
-	sv.reftime = synced ? e->reftime : 0;
 	struct eng_action *a = push(e, ENG_ACT_SEND);
 	if (a == NULL)
 		return;
-	size_t rlen = 0;
-	enum srv_verdict v = srv_handle(e->srv, &sv, rx->buf, rx->len, &rx->from, rx->rx_ns,
-					now->real_ns, a->u.send.buf, sizeof a->u.send.buf, &rlen);
-	if ((v != SRV_ANSWER && v != SRV_KOD) || rlen == 0 || rlen > ENG_MAX_PKT) {
+	bool stamp = false;
+	size_t rlen = serve(e, now->real_ns, rx, a->u.send.buf, sizeof a->u.send.buf, &stamp);
+	if (rlen == 0) {
 		e->n_actions--; /* nothing to send */
 		return;
 	}
@@ -1004,9 +1030,7 @@ static void server_request(struct eng *e, const struct eng_now *now, const struc
 	a->u.send.local = rx->local;
 	a->u.send.ifindex = rx->ifindex;
 	a->u.send.fresh_socket = false;
-	/* the daemon may restamp a normal answer's transmit field just before sending; a kiss
-	 * goes out exactly as srv built it */
-	a->u.send.stamp_xmt = srv_may_restamp(v) && rlen == PKT_HEADER_LEN;
+	a->u.send.stamp_xmt = stamp;
 	a->u.send.len = (uint16_t)rlen;
 }
 

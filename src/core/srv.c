@@ -206,8 +206,10 @@ static void build_answer(const struct srv_sysvars *sys, const uint8_t *req, uint
 	ntp_u32_store(r + 12, sys->refid);
 	ntp_ts64_store(r + 16, sys->reftime);
 	memcpy(r + 24, req + 40, 8);                    /* org = the request's xmt */
-	ntp_ts64_store(r + 32, ntp_ts64_from_ns(rx_ns)); /* rec */
-	ntp_ts64_store(r + 40, ntp_ts64_from_ns(now_ns)); /* xmt (the daemon restamps it) */
+	ntp_ts64 rec = ntp_ts64_from_ns(rx_ns);
+	ntp_ts64_store(r + 32, rec);
+	/* xmt (the daemon restamps it; its fast path passes the receive stamp for now) */
+	ntp_ts64_store(r + 40, now_ns == rx_ns ? rec : ntp_ts64_from_ns(now_ns));
 }
 
 enum srv_verdict srv_handle(struct srv *srv, const struct srv_sysvars *sys,

@@ -30,6 +30,11 @@
  * how long an answer waits for the requests after it in the same receive batch. */
 #define EXEC_TX_CHUNK 4
 _Static_assert(EXEC_TX_CHUNK <= OS_NET_BATCH, "os_net_send takes at most OS_NET_BATCH");
+#define EXEC_TX_LEARN_FIRST 64       /* calls timed before sampling (exec_txcost_learn) */
+#define EXEC_TX_LEARN_EVERY 4        /* then one call in 4 is timed */
+/* How late a busy loop may notice that someone else stepped the clock: the answers made
+ * meanwhile carry the stepped clock's time either way (the engine's restart takes polls). */
+#define EXEC_STEP_CHECK_NS (GN_NS_PER_S / 100) /* 10 ms */
 #define ACTION_ROUNDS 4              /* a step may make the engine add actions: bounded */
 #define MAX_ASSOC_SLOTS CFG_MAX_SOURCES
 #define SRV_FAMILIES 2
@@ -70,10 +75,12 @@ struct exec {
 	int64_t eng_timer_deadline;
 	bool clock_set;
 	bool clock_read;             /* the clock was read since the last external-step check */
+	int64_t step_check_mono_ns;  /* sch_now at that check */
 	bool in_rx_batch;            /* answers wait for the end of the receive batch */
 	bool announced_soft;
 	bool any_ifname_rule;
 	struct exec_txcost txc;      /* what one answer costs sendmmsg: for transmit stamps */
+	uint32_t tx_calls;           /* sendmmsg calls of answers, for EXEC_TX_LEARN_EVERY */
 	struct exec_stats st;
 };
 
@@ -231,7 +238,10 @@ static void flush_srv(struct exec *x, struct srv_sock *s)
 		tx[i].buf = s->out[i].buf;
 	}
 	int r = x->net.send(x->net.ctx, s->fd, tx, s->n_out, false);
-	if (r > 0 && have_t && os_clock_read_real(x->p.clock, &t1) == 0)
+	/* Once learnt, the cost is followed from one call in EXEC_TX_LEARN_EVERY: a second
+	 * clock reading per call is a tenth of a small batch's user-space work. */
+	bool learn = x->txc.samples < EXEC_TX_LEARN_FIRST || ++x->tx_calls % EXEC_TX_LEARN_EVERY == 0;
+	if (r > 0 && have_t && learn && os_clock_read_real(x->p.clock, &t1) == 0)
 		exec_txcost_learn(&x->txc, t0, t1, (size_t)r);
 	if (r < 0) {
 		x->st.tx_errors += s->n_out;
@@ -572,10 +582,18 @@ static void eng_timer_cb(void *ctx, uint64_t id, int64_t now_mono_ns)
 void exec_check_external_step(struct exec *x)
 {
 	struct eng_now now;
-	/* A step shows in a clock reading: one made since the last check (the receive path
-	 * reads the clock once per batch) is enough, else read now. */
-	if (!x->clock_read && exec_now(x, &now) != 0)
-		return;
+	/* A step shows in a reading of the clock pair (exec_now): one made since the last
+	 * check is enough. A busy server's loop makes none (answers need only the real clock,
+	 * for their stamps), so then read the pair here, but at most once per
+	 * EXEC_STEP_CHECK_NS of the loop's time rather than after every wake-up. */
+	int64_t t = sch_now(x->p.sch);
+	if (!x->clock_read) {
+		if (t >= x->step_check_mono_ns && t - x->step_check_mono_ns < EXEC_STEP_CHECK_NS)
+			return;
+		if (exec_now(x, &now) != 0)
+			return;
+	}
+	x->step_check_mono_ns = t;
 	x->clock_read = false;
 	int64_t d = os_clock_take_external_step(x->p.clock);
 	if (d == 0)
@@ -594,14 +612,103 @@ void exec_check_external_step(struct exec *x)
 
 /* ---------------------------------------------------------------- receiving */
 
-/* A source that does not answer is logged by the engine ("no response from", once, as it
- * knows the reach register); here an ICMP port unreachable is only counted. */
-static void deliver(struct exec *x, int fd, uint32_t assoc_id, struct assoc_slot *slot)
+/* Where a datagram that passed the interface filter was received, on the disciplined
+ * clock: the kernel's stamp if there is one, else the batch's clock reading (read once, on
+ * first need). False if the clock cannot be read. */
+static bool rx_time(struct exec *x, const struct os_net_rx *r, struct eng_now *now, bool *have_now,
+		    gn_time_ns *rx_ns)
 {
+	if (r->have_kernel_ts) {
+		x->st.rx_kernel_ts++;
+		*rx_ns = os_clock_map_kernel(x->p.clock, r->kernel_ts_ns);
+		return true;
+	}
+	if (!*have_now) {
+		if (exec_now(x, now) != 0)
+			return false;
+		*have_now = true;
+	}
+	*rx_ns = now->real_ns;
+	return true;
+}
+
+/* Counts the datagram; false if it is to be ignored (truncated, or arrived on an address
+ * the interface rules do not listen on). */
+static bool rx_accept(struct exec *x, const struct os_net_rx *r, bool server)
+{
+	x->st.rx_packets++;
+	if (r->truncated) {
+		x->st.rx_truncated++;
+		return false; /* larger than any NTP packet we accept */
+	}
+	if (server && x->p.cfg->n_interfaces) {
+		char ifname[32] = "";
+		if (x->any_ifname_rule)
+			os_net_ifname(r->ifindex, ifname, sizeof ifname);
+		if (!exec_iface_accepts(x->p.cfg, &r->local, ifname)) {
+			x->st.rx_filtered++;
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The server socket's receive path (docs/server.md, "The answer path"): each request is
+ * answered by eng_serve straight into the socket's next send slot, with its kernel receive
+ * stamp for "now": no action list and, when every datagram has a kernel stamp, no clock
+ * reading until the slot's sendmmsg stamps the answers (flush_srv). */
+static void deliver_server(struct exec *x, struct srv_sock *s)
+{
+	for (int b = 0; b < RX_BATCHES_PER_WAKE; b++) {
+		int n = x->net.recv(x->net.ctx, s->fd, x->rx, OS_NET_BATCH);
+		if (n < 0) {
+			x->st.rx_errors++;
+			log_limited(LOG_KEY_NET_RECV, LOG_WARNING, "receive failed: %s", strerror(-n));
+			return;
+		}
+		struct eng_now now;
+		bool have_now = false;
+		for (int i = 0; i < n; i++) {
+			const struct os_net_rx *r = &x->rx[i];
+			if (!rx_accept(x, r, true))
+				continue;
+			struct eng_rx erx = {
+				.buf = r->buf, .len = r->len, .from = r->from, .local = r->local,
+				.assoc_id = 0, .ifindex = r->ifindex,
+			};
+			if (!rx_time(x, r, &now, &have_now, &erx.rx_ns))
+				break;
+			if (s->n_out >= EXEC_TX_CHUNK)
+				flush_srv(x, s);
+			struct pending_tx *p = &s->out[s->n_out];
+			size_t len = eng_serve(x->p.eng, erx.rx_ns, &erx, p->buf, sizeof p->buf,
+					       &p->stamp_xmt);
+			if (len == 0)
+				continue; /* dropped, and counted by the server */
+			memset(&p->tx, 0, sizeof p->tx);
+			p->tx.len = len;
+			p->tx.to = r->from;
+			p->tx.local = r->local;
+			p->tx.ifindex = r->ifindex;
+			s->n_out++;
+		}
+		flush_srv(x, s); /* the batch's last answers (earlier ones left in chunks) */
+		if (n < OS_NET_BATCH)
+			break;
+	}
+}
+
+/* An association's socket: answers to our requests go to the engine one by one, with the
+ * engine's actions run after each. A source that does not answer is logged by the engine
+ * ("no response from", once, as it knows the reach register); here an ICMP port
+ * unreachable is only counted. */
+static void deliver_client(struct exec *x, int fd, struct assoc_slot *slot)
+{
+	uint32_t assoc_id = slot->assoc_id;
 	for (int b = 0; b < RX_BATCHES_PER_WAKE; b++) {
 		int n = x->net.recv(x->net.ctx, fd, x->rx, OS_NET_BATCH);
 		if (n < 0) {
-			if (n == -ECONNREFUSED && slot) {
+			if (n == -ECONNREFUSED) {
 				x->st.rx_refused++;
 				continue; /* the error is consumed; there may be data behind it */
 			}
@@ -609,47 +716,29 @@ static void deliver(struct exec *x, int fd, uint32_t assoc_id, struct assoc_slot
 			log_limited(LOG_KEY_NET_RECV, LOG_WARNING, "receive failed: %s", strerror(-n));
 			return;
 		}
-		/* One clock reading for the batch: each datagram has its own kernel stamp, and
-		 * answers are stamped again just before they leave (stamp_xmt). */
+		/* One clock reading for the batch: each datagram has its own kernel stamp. */
 		struct eng_now now;
 		if (n > 0 && exec_now(x, &now) != 0)
 			return;
+		bool have_now = true;
 		x->in_rx_batch = true;
 		for (int i = 0; i < n; i++) {
-			struct os_net_rx *r = &x->rx[i];
-			x->st.rx_packets++;
-			if (r->truncated) {
-				x->st.rx_truncated++;
-				continue; /* larger than any NTP packet we accept */
-			}
-			if (assoc_id == 0) {
-				char ifname[32] = "";
-				if (x->any_ifname_rule)
-					os_net_ifname(r->ifindex, ifname, sizeof ifname);
-				if (x->p.cfg->n_interfaces &&
-				    !exec_iface_accepts(x->p.cfg, &r->local, ifname)) {
-					x->st.rx_filtered++;
-					continue;
-				}
-			}
+			const struct os_net_rx *r = &x->rx[i];
+			if (!rx_accept(x, r, false))
+				continue;
 			struct eng_rx erx = {
 				.buf = r->buf, .len = r->len, .from = r->from, .local = r->local,
 				.assoc_id = assoc_id, .ifindex = r->ifindex,
 			};
-			if (r->have_kernel_ts) {
-				x->st.rx_kernel_ts++;
-				erx.rx_ns = os_clock_map_kernel(x->p.clock, r->kernel_ts_ns);
-			} else {
-				erx.rx_ns = now.real_ns;
-			}
+			(void)rx_time(x, r, &now, &have_now, &erx.rx_ns);
 			eng_on_packet(x->p.eng, &now, &erx);
 			exec_run_actions(x);
-			if (slot && slot->fd != fd)
+			if (slot->fd != fd)
 				break; /* the engine replaced or closed this socket: the rest is stale */
 		}
 		x->in_rx_batch = false;
-		flush_all(x); /* the batch's last answers (earlier ones left in chunks) */
-		if (n < OS_NET_BATCH || (slot && slot->fd != fd))
+		flush_all(x);
+		if (n < OS_NET_BATCH || slot->fd != fd)
 			break;
 	}
 }
@@ -658,7 +747,8 @@ static void server_readable(void *ctx, int fd, short revents)
 {
 	struct srv_sock *s = ctx;
 	(void)revents;
-	deliver(s->x, fd, 0, NULL);
+	(void)fd;
+	deliver_server(s->x, s);
 }
 
 static void client_readable(void *ctx, int fd, short revents)
@@ -681,8 +771,7 @@ static void client_readable(void *ctx, int fd, short revents)
 		}
 	}
 	if (revents & (POLLIN | POLLERR)) {
-		uint32_t id = s->assoc_id;
-		deliver(x, fd, id, s);
+		deliver_client(x, fd, s);
 	}
 }
 

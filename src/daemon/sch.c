@@ -32,6 +32,11 @@ struct sch {
 	struct sch_sys sys;
 	struct sch_fd fds[SCH_MAX_FDS];
 	size_t n_fds;
+	/* poll's array, fds[i] at pfd[i]: rebuilt only when the set changed (a busy server's
+	 * loop wakes hundreds of thousands of times a second with the same descriptors) */
+	struct pollfd pfd[SCH_MAX_FDS];
+	size_t n_pfd;
+	bool fds_changed;
 	struct sch_timer *heap;
 	size_t n_timers, cap_timers;
 	uint64_t next_seq;
@@ -97,21 +102,26 @@ int sch_fd_add(struct sch *s, int fd, short events, sch_fd_cb cb, void *ctx)
 	f->dead = false;
 	f->cb = cb;
 	f->ctx = ctx;
+	s->fds_changed = true;
 	return 0;
 }
 
 void sch_fd_events(struct sch *s, int fd, short events)
 {
 	struct sch_fd *f = find_fd(s, fd);
-	if (f)
+	if (f) {
 		f->events = events;
+		s->fds_changed = true;
+	}
 }
 
 void sch_fd_del(struct sch *s, int fd)
 {
 	struct sch_fd *f = find_fd(s, fd);
-	if (f)
+	if (f) {
 		f->dead = true; /* compacted after dispatch; the descriptor may be reused at once */
+		s->fds_changed = true;
+	}
 }
 
 static void compact_fds(struct sch *s)
@@ -224,18 +234,20 @@ size_t sch_timer_count(const struct sch *s) { return s->n_timers; }
 
 int sch_run_once(struct sch *s, int max_wait_ms)
 {
-	struct pollfd pfd[SCH_MAX_FDS];
-	size_t idx[SCH_MAX_FDS];
-	size_t n = 0;
 	int calls = 0;
 
-	compact_fds(s);
-	for (size_t i = 0; i < s->n_fds; i++) {
-		pfd[n].fd = s->fds[i].fd;
-		pfd[n].events = s->fds[i].events;
-		pfd[n].revents = 0;
-		idx[n++] = i;
+	if (s->fds_changed) {
+		compact_fds(s);
+		for (size_t i = 0; i < s->n_fds; i++) {
+			s->pfd[i].fd = s->fds[i].fd;
+			s->pfd[i].events = s->fds[i].events;
+			s->pfd[i].revents = 0;
+		}
+		s->n_pfd = s->n_fds;
+		s->fds_changed = false;
 	}
+	size_t n = s->n_pfd;
+	struct pollfd *pfd = s->pfd;
 
 	int64_t now = s->sys.mono_ns(s->sys.ctx);
 	int64_t wait_ms = SCH_MAX_WAIT_MS;
@@ -259,7 +271,7 @@ int sch_run_once(struct sch *s, int max_wait_ms)
 		for (size_t k = 0; k < n; k++) {
 			if (pfd[k].revents == 0)
 				continue;
-			struct sch_fd *f = &s->fds[idx[k]];
+			struct sch_fd *f = &s->fds[k]; /* not moved until the next compaction */
 			if (f->dead || f->fd != pfd[k].fd)
 				continue; /* removed by an earlier callback in this iteration */
 			f->cb(f->ctx, f->fd, pfd[k].revents);

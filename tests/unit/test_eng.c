@@ -476,6 +476,58 @@ static void test_server_socket_answered(void **state)
 }
 
 
+/* eng_serve (the daemon's path) answers with the bytes and counters of eng_on_packet's
+ * ENG_ACT_SEND, adds no action, and drops what eng_on_packet drops. */
+static void test_server_fast_path_same_answer(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, 6, 10, false, 0);
+	struct pkt q;
+	memset(&q, 0, sizeof q);
+	q.vn = 3;
+	q.mode = PKT_MODE_CLIENT;
+	q.poll = 6;
+	q.xmt = 0x1122334455667788ULL;
+	uint8_t req[48];
+	assert_int_equal(pkt_encode_header(&q, req, sizeof req), 48);
+	struct gn_addr client;
+	assert_true(gn_addr_parse("127.0.0.2", 40000, &client));
+
+	deliver(&f, 0, &client, req, sizeof req);
+	const struct eng_action *acts;
+	assert_int_equal(eng_actions(f.eng, &acts), 1);
+	struct eng_send via_action = acts[0].u.send;
+	fx_clear(&f);
+	uint64_t answered = eng_server_stats(f.eng)->answered;
+
+	struct eng_rx rx = { .buf = req, .len = sizeof req, .from = client, .rx_ns = f.now.real_ns };
+	uint8_t out[ENG_MAX_PKT];
+	bool stamp = false;
+	size_t len = eng_serve(f.eng, f.now.real_ns, &rx, out, sizeof out, &stamp);
+	assert_int_equal(len, via_action.len);
+	assert_memory_equal(out, via_action.buf, len);
+	assert_int_equal(stamp, via_action.stamp_xmt);
+	assert_true(stamp);
+	assert_int_equal(eng_server_stats(f.eng)->answered, answered + 1);
+	assert_int_equal(eng_actions(f.eng, &acts), 0); /* nothing for the action list */
+
+	/* a mode 4 packet, a mode 7 packet: nothing, counted as the action path counts them */
+	uint64_t received = eng_server_stats(f.eng)->received;
+	rx.buf = out;
+	assert_int_equal(eng_serve(f.eng, f.now.real_ns, &rx, out, sizeof out, &stamp), 0);
+	assert_false(stamp);
+	uint8_t mode7[48] = { 0x17 };
+	rx.buf = mode7;
+	assert_int_equal(eng_serve(f.eng, f.now.real_ns, &rx, out, sizeof out, &stamp), 0);
+	const struct srv_stats *st = eng_server_stats(f.eng);
+	assert_int_equal(st->received, received + 2);
+	assert_int_equal(st->verdicts[SRV_DROP_MODE], 2);
+	assert_int_equal(st->answered, answered + 1);
+	assert_int_equal(eng_actions(f.eng, &acts), 0);
+	eng_free(f.eng);
+}
+
 /* One answer from a server whose clock is off_s ahead of ours. */
 static void answer_offset(struct fx *f, uint32_t id, double off_s)
 {
@@ -1016,6 +1068,7 @@ int main(void)
 		cmocka_unit_test(test_status_unsync_without_sources),
 		cmocka_unit_test(test_loop_refid_not_selected),
 		cmocka_unit_test(test_server_socket_answered),
+		cmocka_unit_test(test_server_fast_path_same_answer),
 		cmocka_unit_test(test_step_above_threshold),
 		cmocka_unit_test(test_panic_does_not_exit),
 		cmocka_unit_test(test_disable_ntp_never_steers),

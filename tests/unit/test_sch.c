@@ -219,6 +219,71 @@ static void test_real_fds(void **state)
 	close(a[0]); close(a[1]); close(b[0]); close(b[1]);
 }
 
+/* The loop keeps poll's array between iterations: it must follow every change of the set
+ * made between or inside iterations (a descriptor removed and its number reused with
+ * another callback, events switched off and on, a descriptor added by a callback). */
+struct addctx {
+	struct fdctx c;
+	int add_fd;              /* added from inside the callback */
+	struct fdctx *add_ctx;
+};
+
+static void add_cb(void *ctx, int fd, short revents)
+{
+	struct addctx *a = ctx;
+	fd_cb(&a->c, fd, revents);
+	if (a->add_fd >= 0)
+		assert_int_equal(sch_fd_add(a->c.s, a->add_fd, POLLIN, fd_cb, a->add_ctx), 0);
+	a->add_fd = -1;
+}
+
+static void test_fd_set_changes(void **state)
+{
+	(void)state;
+	int a[2], b[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, b), 0);
+	struct sch *s = sch_new(NULL);
+	struct fdctx c1 = { .s = s, .other_fd = -1 }, c2 = { .s = s, .other_fd = -1 };
+	struct fdctx cb = { .s = s, .other_fd = -1 };
+	assert_int_equal(sch_fd_add(s, a[0], POLLIN, fd_cb, &c1), 0);
+	assert_int_equal(write(a[1], "one", 3), 3);
+	assert_int_equal(sch_run_once(s, 1000), 1);
+	assert_int_equal(c1.hits, 1);
+	/* removed, then the same number added back with another callback: that one runs */
+	sch_fd_del(s, a[0]);
+	assert_int_equal(sch_fd_add(s, a[0], POLLIN, fd_cb, &c2), 0);
+	assert_int_equal(write(a[1], "two", 3), 3);
+	assert_int_equal(sch_run_once(s, 1000), 1);
+	assert_int_equal(c1.hits, 1);
+	assert_int_equal(c2.hits, 1);
+	assert_string_equal(c2.got, "two");
+	/* events off: readable but not dispatched; on again: dispatched */
+	sch_fd_events(s, a[0], 0);
+	assert_int_equal(write(a[1], "three", 5), 5);
+	assert_int_equal(sch_run_once(s, 20), 0);
+	assert_int_equal(c2.hits, 1);
+	sch_fd_events(s, a[0], POLLIN);
+	assert_int_equal(sch_run_once(s, 1000), 1);
+	assert_int_equal(c2.hits, 2);
+	assert_string_equal(c2.got, "three");
+	/* b added from a's callback: not dispatched in that iteration, polled from the next */
+	sch_fd_del(s, a[0]);
+	struct addctx ad = { .c = { .s = s, .other_fd = -1 }, .add_fd = b[0], .add_ctx = &cb };
+	assert_int_equal(sch_fd_add(s, a[0], POLLIN, add_cb, &ad), 0);
+	assert_int_equal(write(b[1], "bee", 3), 3);
+	assert_int_equal(write(a[1], "four", 4), 4);
+	assert_int_equal(sch_run_once(s, 1000), 1);
+	assert_int_equal(ad.c.hits, 1);
+	assert_int_equal(cb.hits, 0);
+	assert_int_equal(sch_fd_count(s), 2);
+	assert_int_equal(sch_run_once(s, 1000), 1);
+	assert_int_equal(cb.hits, 1);
+	assert_string_equal(cb.got, "bee");
+	sch_free(s);
+	close(a[0]); close(a[1]); close(b[0]); close(b[1]);
+}
+
 struct rt {
 	int order[4];
 	int n;
@@ -267,6 +332,7 @@ int main(void)
 		cmocka_unit_test(test_timer_added_in_callback_waits),
 		cmocka_unit_test(test_eintr_is_not_error),
 		cmocka_unit_test(test_real_fds),
+		cmocka_unit_test(test_fd_set_changes),
 		cmocka_unit_test(test_real_clock_timers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
