@@ -29,6 +29,9 @@ bool gn_addr_same_host(const struct gn_addr *a, const struct gn_addr *b);
 bool gn_addr_parse(const char *text, uint16_t port, struct gn_addr *out);
 /* "192.0.2.1" or "2001:db8::1" (no port), NUL-terminated in buf; returns buf. */
 const char *gn_addr_str(const struct gn_addr *a, char *buf, size_t cap);
+/* "192.0.2.1:123" or "[2001:db8::1]:123", NUL-terminated in buf (truncated to cap);
+ * returns buf. For log lines. */
+const char *gn_addr_port_str(const struct gn_addr *a, char *buf, size_t cap);
 /* An IPv4 address as the 32-bit reference ID it would be (RFC 5905 §7.3). */
 uint32_t gn_addr_ipv4_u32(const struct gn_addr *a);
 /* True for 127.0.0.0/8 and ::1. */

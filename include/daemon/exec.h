@@ -8,7 +8,10 @@
  * batched with sendmmsg; requests from a fresh per-association socket, RFC 9109), clock
  * adjustments and steps, the drift file (through drift.h, whose policy decides when to
  * write), rate-limited log lines, socket closes. It keeps
- * the engine's timer armed in the loop and reports external clock steps to the engine.
+ * the engine's timer armed in the loop and reports external clock steps to the engine
+ * (noticed in its readings of the clock, or by a reading at most every 10 ms when a busy
+ * server's loop makes none). Server requests take eng_serve instead of the action list
+ * (docs/server.md, "The answer path").
  *
  * Also: `interface` lines filter packets by the local address they came to (ntpd's rule:
  * the last matching line decides; `all` matches neither wildcard nor loopback). A source

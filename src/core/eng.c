@@ -170,17 +170,6 @@ static void push_adj(struct eng *e, const struct clk_adj *adj)
 		a->u.adj = *adj;
 }
 
-static const char *addr_port(const struct gn_addr *a, char *buf, size_t cap)
-{
-	char h[64];
-	gn_addr_str(a, h, sizeof h);
-	if (a->family == GN_AF_INET6)
-		snprintf(buf, cap, "[%s]:%u", h, (unsigned)a->port);
-	else
-		snprintf(buf, cap, "%s:%u", h, (unsigned)a->port);
-	return buf;
-}
-
 static void clear_sys_peer(struct eng *e, bool all);
 
 /* --- life cycle --- */
@@ -573,7 +562,7 @@ static void sys_update(struct eng *e, const struct eng_now *now, const struct se
 	char buf[80];
 	if (e->sys_peer != (int)so->sys) {
 		logf_(e, ENG_LOG_NOTICE, LOGK_SYSPEER, "system peer %s, stratum %u",
-		      addr_port(&p->addr, buf, sizeof buf), (unsigned)p->stratum);
+		      gn_addr_port_str(&p->addr, buf, sizeof buf), (unsigned)p->stratum);
 	}
 	e->sys_peer = (int)so->sys;
 	e->sys_peer_id = p->id;
@@ -765,7 +754,7 @@ static bool jump_suspected(struct eng *e, const struct eng_now *now, int ai, boo
 	char buf[80];
 	logf_(e, ENG_LOG_INFO, LOGK_JUMP,
 	      "%s jumped by %+.6f s: polling every source at once to see whether the local clock moved",
-	      addr_port(&e->assoc[ai].addr, buf, sizeof buf), smp->offset_s);
+	      gn_addr_port_str(&e->assoc[ai].addr, buf, sizeof buf), smp->offset_s);
 	restart_sources(e, now);
 	e->dist = ENG_DIST_JUMP;
 	e->dist_mono_ns = now->mono_ns;
@@ -897,7 +886,7 @@ static void on_sample(struct eng *e, const struct eng_now *now, int ai, const st
 			char buf[80];
 			logf_(e, ENG_LOG_NOTICE, LOGK_SYSPEER,
 			      "selected %s, stratum %u; not steering the clock (disable ntp)",
-			      addr_port(&e->assoc[so.sys].addr, buf, sizeof buf),
+			      gn_addr_port_str(&e->assoc[so.sys].addr, buf, sizeof buf),
 			      (unsigned)e->assoc[so.sys].stratum);
 		}
 		e->sys_peer = (int)so.sys;
@@ -963,7 +952,7 @@ static void on_sample(struct eng *e, const struct eng_now *now, int ai, const st
 	if (!was_synced) {
 		char buf[80];
 		logf_(e, ENG_LOG_NOTICE, LOGK_SYNC, "synchronised to %s, stratum %u",
-		      addr_port(&e->assoc[so.sys].addr, buf, sizeof buf), (unsigned)e->stratum);
+		      gn_addr_port_str(&e->assoc[so.sys].addr, buf, sizeof buf), (unsigned)e->stratum);
 		if (!e->ever_synced) {
 			e->ever_synced = true;
 			e->synced_mono_ns = now->mono_ns;
@@ -1054,18 +1043,18 @@ void eng_on_packet(struct eng *eng, const struct eng_now *now, const struct eng_
 	char buf[80];
 	if (!was_reach && a->was_reachable)
 		logf_(eng, ENG_LOG_INFO, a->id << 8 | LOGK_REACH, "%s is reachable",
-		      addr_port(&a->addr, buf, sizeof buf));
+		      gn_addr_port_str(&a->addr, buf, sizeof buf));
 	switch (r) {
 	case ASC_RX_DROP:
 		return;
 	case ASC_RX_KOD_RATE:
 		logf_(eng, ENG_LOG_NOTICE, a->id << 8 | LOGK_KOD,
 		      "%s sent a RATE kiss: poll interval raised to %d s",
-		      addr_port(&a->addr, buf, sizeof buf), 1 << a->hpoll);
+		      gn_addr_port_str(&a->addr, buf, sizeof buf), 1 << a->hpoll);
 		return;
 	case ASC_RX_KOD_DENY: {
 		logf_(eng, ENG_LOG_WARNING, a->id << 8 | LOGK_KOD,
-		      "%s sent a %s kiss: association demobilised", addr_port(&a->addr, buf, sizeof buf), a->kod);
+		      "%s sent a %s kiss: association demobilised", gn_addr_port_str(&a->addr, buf, sizeof buf), a->kod);
 		struct eng_action *c = push(eng, ENG_ACT_CLOSE);
 		if (c != NULL)
 			c->u.close_assoc_id = a->id;
@@ -1168,7 +1157,7 @@ void eng_on_timer(struct eng *eng, const struct eng_now *now)
 		if (unreach) {
 			eng->silent_logged[i] = true;
 			logf_(eng, ENG_LOG_WARNING, a->id << 8 | LOGK_UNREACH, "no response from %s",
-			      addr_port(&a->addr, buf, sizeof buf));
+			      gn_addr_port_str(&a->addr, buf, sizeof buf));
 			if (eng->sys_peer == (int)i)
 				clear_sys_peer(eng, false);
 			eng->tally[i] = ' '; /* reach 0: no longer a candidate */
@@ -1177,7 +1166,7 @@ void eng_on_timer(struct eng *eng, const struct eng_now *now)
 			/* never answered: said once too (the daemon does not log it again) */
 			eng->silent_logged[i] = true;
 			logf_(eng, ENG_LOG_WARNING, a->id << 8 | LOGK_UNREACH, "no response from %s",
-			      addr_port(&a->addr, buf, sizeof buf));
+			      gn_addr_port_str(&a->addr, buf, sizeof buf));
 		}
 	}
 	struct clk_adj adj;

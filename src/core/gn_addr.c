@@ -6,6 +6,7 @@
 #include "gn_addr.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 static size_t addr_len(uint8_t family)
@@ -48,6 +49,17 @@ const char *gn_addr_str(const struct gn_addr *a, char *buf, size_t cap)
 		inet_ntop(AF_INET, a->addr, buf, (socklen_t)cap);
 	else if (a->family == GN_AF_INET6)
 		inet_ntop(AF_INET6, a->addr, buf, (socklen_t)cap);
+	return buf;
+}
+
+const char *gn_addr_port_str(const struct gn_addr *a, char *buf, size_t cap)
+{
+	char h[64];
+	gn_addr_str(a, h, sizeof h);
+	if (a->family == GN_AF_INET6)
+		snprintf(buf, cap, "[%s]:%u", h, (unsigned)a->port);
+	else
+		snprintf(buf, cap, "%s:%u", h, (unsigned)a->port);
 	return buf;
 }
 

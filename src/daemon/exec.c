@@ -2,12 +2,12 @@
 /*
  * exec: runs the engine against the OS seams (see exec.h for what it owns).
  *
- * One receive path for every socket: a readable descriptor is drained in batches of
- * OS_NET_BATCH (bounded per wake-up so one busy socket cannot starve the loop), each
- * datagram is stamped and handed to eng_on_packet, and the engine's actions run after each
- * packet; server answers are collected and leave in sendmmsg calls of up to EXEC_TX_CHUNK,
- * each answer stamped just before the call with the time it is predicted to leave
- * (exec_txcost_stamp).
+ * A readable descriptor is drained in batches of OS_NET_BATCH (bounded per wake-up so one
+ * busy socket cannot starve the loop). An association's datagrams go to eng_on_packet one
+ * by one, the engine's actions run after each. A server socket's requests are answered by
+ * eng_serve straight into the socket's send slots (docs/server.md, "The answer path"):
+ * they leave in sendmmsg calls of up to EXEC_TX_CHUNK, each answer stamped just before
+ * the call with the time it is predicted to leave (exec_txcost_stamp).
  */
 #include "exec.h"
 
@@ -300,17 +300,6 @@ static size_t open_client_sockets(const struct exec *x)
 
 static void client_readable(void *ctx, int fd, short revents);
 
-static const char *addr_port_str(const struct gn_addr *a, char *buf, size_t cap)
-{
-	char h[64];
-	gn_addr_str(a, h, sizeof h);
-	if (a->family == GN_AF_INET6)
-		snprintf(buf, cap, "[%s]:%u", h, a->port);
-	else
-		snprintf(buf, cap, "%s:%u", h, a->port);
-	return buf;
-}
-
 static void send_request(struct exec *x, const struct eng_send *snd)
 {
 	struct assoc_slot *s = slot_get(x, snd->assoc_id);
@@ -333,7 +322,7 @@ static void send_request(struct exec *x, const struct eng_send *snd)
 		if (fd < 0) {
 			x->st.client_socket_errors++;
 			log_limited(LOG_KEY_NET_SOCK, LOG_WARNING, "cannot open a socket to %s: %s",
-				    addr_port_str(&snd->to, as, sizeof as), strerror(-fd));
+				    gn_addr_port_str(&snd->to, as, sizeof as), strerror(-fd));
 			return;
 		}
 		if (sch_fd_add(x->p.sch, fd, POLLIN, client_readable, s) != 0) {
@@ -361,7 +350,7 @@ static void send_request(struct exec *x, const struct eng_send *snd)
 	if (r < 1) {
 		x->st.tx_errors++;
 		log_limited(LOG_KEY_NET_SEND, LOG_WARNING, "cannot send to %s: %s",
-			    addr_port_str(&snd->to, as, sizeof as), strerror(r < 0 ? -r : EAGAIN));
+			    gn_addr_port_str(&snd->to, as, sizeof as), strerror(r < 0 ? -r : EAGAIN));
 	} else {
 		x->st.tx_packets++;
 	}

@@ -54,17 +54,6 @@ static const char *kind_name(enum cfg_src_kind k)
 	return k == CFG_SRC_POOL ? "pool" : k == CFG_SRC_PEER ? "peer" : "server";
 }
 
-static const char *addr_port_str(const struct gn_addr *a, char *buf, size_t cap)
-{
-	char h[64];
-	gn_addr_str(a, h, sizeof h);
-	if (a->family == GN_AF_INET6)
-		snprintf(buf, cap, "[%s]:%u", h, a->port);
-	else
-		snprintf(buf, cap, "%s:%u", h, a->port);
-	return buf;
-}
-
 static bool family_ok(const struct cfg_source *s, const struct gn_addr *a)
 {
 	return s->family == 0 || s->family == a->family;
@@ -159,12 +148,12 @@ static uint32_t mobilise(struct srcmgr *m, const struct eng_now *now, unsigned i
 	uint32_t id = eng_add_source_addr(m->p.eng, now, i, a);
 	if (id == 0) {
 		log_warnx("%s %s (line %u): %s refused by the engine (duplicate or too many)",
-			  kind_name(s->kind), s->host, s->line, addr_port_str(a, as, sizeof as));
+			  kind_name(s->kind), s->host, s->line, gn_addr_port_str(a, as, sizeof as));
 		return 0;
 	}
 	m->st.mobilised++;
 	log_info("%s %s: %s is association %u", kind_name(s->kind), s->host,
-		 addr_port_str(a, as, sizeof as), id);
+		 gn_addr_port_str(a, as, sizeof as), id);
 	return id;
 }
 
@@ -258,7 +247,7 @@ static void name_answer(struct srcmgr *m, const struct eng_now *now, unsigned i,
 	switch (v) {
 	case POOL_RENAME_ANSWERS:
 		log_info("%s %s: %s answers again; DNS's answer not needed", kind_name(s->kind),
-			 s->host, addr_port_str(&src.addr, as, sizeof as));
+			 s->host, gn_addr_port_str(&src.addr, as, sizeof as));
 		m->st.renames_cancelled++;
 		return;
 	case POOL_RENAME_SAME:
@@ -266,11 +255,11 @@ static void name_answer(struct srcmgr *m, const struct eng_now *now, unsigned i,
 		if (loud)
 			log_info("%s %s: DNS still gives %s only; keeping association %u (asking "
 				 "again in %g s, then less often, up to every %d s)",
-				 kind_name(s->kind), s->host, addr_port_str(&src.addr, as, sizeof as),
+				 kind_name(s->kind), s->host, gn_addr_port_str(&src.addr, as, sizeof as),
 				 old_id, pause_s, POOL_RENAME_MAX_S);
 		else
 			log_debug("%s %s: DNS still gives %s only; next question in %g s",
-				  kind_name(s->kind), s->host, addr_port_str(&src.addr, as, sizeof as),
+				  kind_name(s->kind), s->host, gn_addr_port_str(&src.addr, as, sizeof as),
 				  pause_s);
 		return;
 	case POOL_RENAME_NONE:
@@ -295,8 +284,8 @@ static void name_answer(struct srcmgr *m, const struct eng_now *now, unsigned i,
 	if (src.present)
 		log_notice("%s %s: %s (association %u) does not answer and DNS now gives %s; "
 			   "replacing it", kind_name(s->kind), s->host,
-			   addr_port_str(&src.addr, as, sizeof as), old_id,
-			   addr_port_str(&pick, ps, sizeof ps));
+			   gn_addr_port_str(&src.addr, as, sizeof as), old_id,
+			   gn_addr_port_str(&pick, ps, sizeof ps));
 	uint32_t id = mobilise(m, now, i, &pick);
 	if (id == 0) {
 		pool_rename_refused(&l->rn, &src, now->mono_ns);
@@ -426,7 +415,7 @@ static void check_pool_assocs(struct srcmgr *m, const struct eng_now *now)
 				continue;
 			log_notice("pool %s: %s (association %u) sent a %s kiss; replacing it",
 				   m->p.cfg->sources[t->cfg_index].host,
-				   addr_port_str(&si->addr, as, sizeof as), t->assoc_id,
+				   gn_addr_port_str(&si->addr, as, sizeof as), t->assoc_id,
 				   si->kod[0] ? si->kod : "DENY");
 			m->st.replaced_kod++;
 			pool_retire(l->pool, t->assoc_id);
@@ -461,7 +450,7 @@ static void check_pool_assocs(struct srcmgr *m, const struct eng_now *now)
 		if (!demobilise(m, now, id))
 			continue;
 		log_notice("pool %s: %s (association %u) is %s; replacing it", s->host,
-			   addr_port_str(&si->addr, as, sizeof as), id, why);
+			   gn_addr_port_str(&si->addr, as, sizeof as), id, why);
 		if (why[0] == 'u')
 			m->st.replaced_unreach++;
 		else
@@ -501,7 +490,7 @@ static void check_names(struct srcmgr *m, const struct eng_now *now)
 			l->dns_req = 0;
 			m->st.renames_cancelled++;
 			log_info("%s %s: %s answers again; no longer asking DNS", kind_name(s->kind),
-				 s->host, addr_port_str(&src.addr, as, sizeof as));
+				 s->host, gn_addr_port_str(&src.addr, as, sizeof as));
 			break;
 		case POOL_RENAME_ASK:
 			if (l->dns_req) /* cannot happen: one question at a time */
@@ -520,13 +509,13 @@ static void check_names(struct srcmgr *m, const struct eng_now *now)
 			else if (l->rn.episode_asks <= 1)
 				log_notice("%s %s: %s (association %u) has not answered for %lld s (%d "
 					   "polls); asking DNS again", kind_name(s->kind), s->host,
-					   addr_port_str(&src.addr, as, sizeof as), l->assoc_id,
+					   gn_addr_port_str(&src.addr, as, sizeof as), l->assoc_id,
 					   (long long)((now->mono_ns - src.quiet_since_mono_ns) /
 						       GN_NS_PER_S), POOL_RENAME_POLLS);
 			else
 				log_debug("%s %s: %s still silent; asking DNS again (question %u)",
 					  kind_name(s->kind), s->host,
-					  addr_port_str(&src.addr, as, sizeof as), l->rn.episode_asks);
+					  gn_addr_port_str(&src.addr, as, sizeof as), l->rn.episode_asks);
 			break;
 		}
 	}

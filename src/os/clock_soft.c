@@ -62,6 +62,17 @@ static int s_advance(struct sclock *s, int64_t *base_ns, gn_time_ns *sys_ns, int
 	return 0;
 }
 
+/* The model brought up to now, for a change or a look at its state: its base time. */
+static int s_model_now(struct sclock *s, int64_t *base_ns)
+{
+	gn_time_ns sys_ns;
+	int64_t mono_ns;
+	int r = s_advance(s, base_ns, &sys_ns, &mono_ns);
+	if (r == 0)
+		kclk_read(&s->k, *base_ns);
+	return r;
+}
+
 static int s_read(struct os_clock *c, gn_time_ns *real_ns, int64_t *mono_ns)
 {
 	struct sclock *s = (struct sclock *)c;
@@ -151,15 +162,13 @@ static void sanitize(const struct clk_adj *in, struct clk_adj *out)
 static int s_adjust(struct os_clock *c, const struct clk_adj *adj, struct clk_state *out)
 {
 	struct sclock *s = (struct sclock *)c;
-	int64_t base, mono;
-	gn_time_ns sys_ns;
+	int64_t base;
 	struct clk_state st;
 	struct clk_adj a;
-	int r = s_advance(s, &base, &sys_ns, &mono);
+	int r = s_model_now(s, &base);
 	if (r != 0)
 		return r;
 	sanitize(adj, &a);
-	kclk_read(&s->k, base);
 	kclk_adjust(&s->k, base, &a, out ? out : &st);
 	return 0;
 }
@@ -167,12 +176,10 @@ static int s_adjust(struct os_clock *c, const struct clk_adj *adj, struct clk_st
 static int s_step(struct os_clock *c, int64_t delta_ns)
 {
 	struct sclock *s = (struct sclock *)c;
-	int64_t base, mono;
-	gn_time_ns sys_ns;
-	int r = s_advance(s, &base, &sys_ns, &mono);
+	int64_t base;
+	int r = s_model_now(s, &base);
 	if (r != 0)
 		return r;
-	kclk_read(&s->k, base);
 	kclk_step(&s->k, base, delta_ns);
 	return 0;
 }
@@ -180,12 +187,10 @@ static int s_step(struct os_clock *c, int64_t delta_ns)
 static int s_state(struct os_clock *c, struct clk_state *out)
 {
 	struct sclock *s = (struct sclock *)c;
-	int64_t base, mono;
-	gn_time_ns sys_ns;
-	int r = s_advance(s, &base, &sys_ns, &mono);
+	int64_t base;
+	int r = s_model_now(s, &base);
 	if (r != 0)
 		return r;
-	kclk_read(&s->k, base);
 	kclk_state(&s->k, out);
 	return 0;
 }
