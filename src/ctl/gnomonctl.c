@@ -16,6 +16,7 @@
 
 #include "cfg.h"
 #include "json.h"
+#include "metrics.h"
 #include "os_clock.h"
 #include "os_file.h"
 #include "os_unix.h"
@@ -36,7 +37,8 @@ static void usage(FILE *f)
 		"commands:\n"
 		"  status              the system variables: synchronisation, stratum, offset, ...\n"
 		"  sources             the sources, as ntpq -p shows them\n"
-		"  serverstats         the server's counters\n");
+		"  serverstats         the server's counters\n"
+		"  metrics             all of the above in the Prometheus text format\n");
 }
 
 static char *read_inc(void *ctx, const char *path, size_t *len, char *err, size_t errlen)
@@ -314,6 +316,50 @@ static int render_serverstats(const struct json_doc *d, int root)
 	return 0;
 }
 
+/* One request and its parsed reply. */
+struct reply {
+	char *text;
+	long len;
+	struct json_node *nodes;
+	struct json_doc doc;
+};
+
+/* Asks cmd; 0 with the reply parsed and checked (protocol version, no error), else 1 with
+ * a sentence on stderr (with -j a refusal's JSON is printed too). */
+static int fetch(const char *path, const char *cmd, bool json, struct reply *r)
+{
+	char req[128];
+	snprintf(req, sizeof req, "{\"version\":%d,\"command\":\"%s\"}\n", PROTOCOL_VERSION, cmd);
+	r->text = malloc(MAX_REPLY);
+	r->nodes = calloc(MAX_NODES, sizeof *r->nodes);
+	if (!r->text || !r->nodes) {
+		fprintf(stderr, "gnomonctl: out of memory.\n");
+		return 1;
+	}
+	r->len = transact(path, req, r->text, MAX_REPLY);
+	if (r->len < 0)
+		return 1;
+	if (!json_parse(&r->doc, r->text, (size_t)r->len, r->nodes, MAX_NODES)) {
+		fprintf(stderr, "gnomonctl: the answer from gnomond is not valid JSON (%s).\n",
+			r->doc.err);
+		return 1;
+	}
+	double ver;
+	if (!json_num(&r->doc, json_obj_get(&r->doc, 0, "version"), &ver) || ver != PROTOCOL_VERSION) {
+		fprintf(stderr, "gnomonctl: gnomond answered in a protocol version this gnomonctl "
+				"does not know.\n");
+		return 1;
+	}
+	char err[512];
+	if (json_str(&r->doc, json_obj_get(&r->doc, 0, "error"), err, sizeof err)) {
+		if (json)
+			fputs(r->text, stdout);
+		fprintf(stderr, "gnomonctl: gnomond refused the request: %s.\n", err);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -348,10 +394,16 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[optind];
+	bool metrics = strcmp(cmd, "metrics") == 0;
 	if (strcmp(cmd, "status") != 0 && strcmp(cmd, "sources") != 0 &&
-	    strcmp(cmd, "serverstats") != 0) {
-		fprintf(stderr, "gnomonctl: unknown command '%s' (known: status, sources, serverstats).\n",
-			cmd);
+	    strcmp(cmd, "serverstats") != 0 && !metrics) {
+		fprintf(stderr, "gnomonctl: unknown command '%s' (known: status, sources, "
+				"serverstats, metrics).\n", cmd);
+		return 2;
+	}
+	if (metrics && json) {
+		fprintf(stderr, "gnomonctl: metrics has no JSON form (-j): use status, sources and "
+				"serverstats.\n");
 		return 2;
 	}
 
@@ -370,50 +422,39 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	char req[128];
-	snprintf(req, sizeof req, "{\"version\":%d,\"command\":\"%s\"}\n", PROTOCOL_VERSION, cmd);
-	char *reply = malloc(MAX_REPLY);
-	struct json_node *nodes = calloc(MAX_NODES, sizeof *nodes);
-	if (!reply || !nodes) {
-		fprintf(stderr, "gnomonctl: out of memory.\n");
-		return 1;
-	}
+	/* metrics asks the three questions, one connection each */
+	static const char *const all[] = { "status", "sources", "serverstats" };
+	const char *const *cmds = metrics ? all : &cmd;
+	size_t n_cmds = metrics ? 3 : 1;
+	struct reply r[3];
+	memset(r, 0, sizeof r);
 	int status = 1;
-	long n = transact(path, req, reply, MAX_REPLY);
-	if (n < 0)
-		goto out;
-	struct json_doc doc;
-	if (!json_parse(&doc, reply, (size_t)n, nodes, MAX_NODES)) {
-		fprintf(stderr, "gnomonctl: the answer from gnomond is not valid JSON (%s).\n", doc.err);
-		goto out;
-	}
-	double ver;
-	if (!json_num(&doc, json_obj_get(&doc, 0, "version"), &ver) || ver != PROTOCOL_VERSION) {
-		fprintf(stderr, "gnomonctl: gnomond answered in a protocol version this gnomonctl "
-				"does not know.\n");
-		goto out;
-	}
-	char err[512];
-	if (json_str(&doc, json_obj_get(&doc, 0, "error"), err, sizeof err)) {
-		if (json)
-			fputs(reply, stdout);
-		fprintf(stderr, "gnomonctl: gnomond refused the request: %s.\n", err);
-		goto out;
+	for (size_t i = 0; i < n_cmds; i++) {
+		if (fetch(path, cmds[i], json, &r[i]) != 0)
+			goto out;
 	}
 	if (json) {
-		fputs(reply, stdout);
-		if (n > 0 && reply[n - 1] != '\n')
+		fputs(r[0].text, stdout);
+		if (r[0].len > 0 && r[0].text[r[0].len - 1] != '\n')
 			putchar('\n');
 		status = 0;
+	} else if (metrics) {
+		status = metrics_render(stdout, &r[0].doc, &r[1].doc, &r[2].doc);
 	} else if (strcmp(cmd, "status") == 0) {
-		status = render_status(&doc, 0);
+		status = render_status(&r[0].doc, 0);
 	} else if (strcmp(cmd, "sources") == 0) {
-		status = render_sources(&doc, 0);
+		status = render_sources(&r[0].doc, 0);
 	} else {
-		status = render_serverstats(&doc, 0);
+		status = render_serverstats(&r[0].doc, 0);
 	}
 out:
-	free(reply);
-	free(nodes);
+	for (size_t i = 0; i < 3; i++) {
+		free(r[i].text);
+		free(r[i].nodes);
+	}
+	if (fflush(stdout) != 0 && status == 0) {
+		fprintf(stderr, "gnomonctl: cannot write the output.\n");
+		status = 1;
+	}
 	return status;
 }
