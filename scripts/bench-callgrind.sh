@@ -14,7 +14,9 @@
 #
 # Usage: scripts/bench-callgrind.sh [--build DIR] [--no-build] [-n N] [--servers LIST]
 #                                   [--limited]
-#   -n N       requests in the loaded run (default 10000, sent at 2000/s)
+#   -n N       requests in the loaded run (default 10000)
+#   --rate R   requests per second (default 2000; at 20000 and more valgrind's slowness
+#              fills every receive batch, as at saturation)
 #   --servers  comma list of chronyd,gnomond (default both)
 # Needs root (network namespace), valgrind, chronyd. Takes about 1-2 minutes.
 set -euo pipefail
@@ -27,9 +29,10 @@ while [ $# -gt 0 ]; do
 	--build) build=$2; shift ;;
 	--no-build) do_build=no ;;
 	-n) n=$2; shift ;;
+	--rate) rate=$2; shift ;;
 	--servers) servers=$2; shift ;;
 	--limited) limited=yes ;;
-	-h|--help) sed -n '3,20p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,22p' "$0"; exit 0 ;;
 	*) echo "bench-callgrind: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift

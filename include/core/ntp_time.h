@@ -45,14 +45,38 @@ static inline ntp_ts64 ntp_ts64_make(uint32_t sec, uint32_t frac)
 static inline uint32_t ntp_ts64_sec(ntp_ts64 ts) { return (uint32_t)(ts >> 32); }
 static inline uint32_t ntp_ts64_frac(ntp_ts64 ts) { return (uint32_t)ts; }
 
-ntp_ts64 ntp_ts64_load(const uint8_t p[8]);
-void ntp_ts64_store(uint8_t p[8], ntp_ts64 ts);
-ntp_short32 ntp_short32_load(const uint8_t p[4]);
-void ntp_short32_store(uint8_t p[4], ntp_short32 v);
-uint32_t ntp_u32_load(const uint8_t p[4]);
-void ntp_u32_store(uint8_t p[4], uint32_t v);
-uint16_t ntp_u16_load(const uint8_t p[2]);
-void ntp_u16_store(uint8_t p[2], uint16_t v);
+/* Inline: every answer a server sends is built from them. */
+static inline uint32_t ntp_u32_load(const uint8_t p[4])
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline void ntp_u32_store(uint8_t p[4], uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+static inline uint16_t ntp_u16_load(const uint8_t p[2])
+{
+	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+static inline void ntp_u16_store(uint8_t p[2], uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+static inline ntp_ts64 ntp_ts64_load(const uint8_t p[8])
+{
+	return ((uint64_t)ntp_u32_load(p) << 32) | ntp_u32_load(p + 4);
+}
+static inline void ntp_ts64_store(uint8_t p[8], ntp_ts64 ts)
+{
+	ntp_u32_store(p, (uint32_t)(ts >> 32));
+	ntp_u32_store(p + 4, (uint32_t)ts);
+}
+static inline ntp_short32 ntp_short32_load(const uint8_t p[4]) { return ntp_u32_load(p); }
+static inline void ntp_short32_store(uint8_t p[4], ntp_short32 v) { ntp_u32_store(p, v); }
 
 /* --- 64-bit timestamps <-> internal time --- */
 

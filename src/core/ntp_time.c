@@ -13,44 +13,6 @@
 
 #define FRAC_SCALE 4294967296.0 /* 2^32: one second in 64-bit timestamp fraction units */
 
-ntp_ts64 ntp_ts64_load(const uint8_t p[8])
-{
-	return ((uint64_t)ntp_u32_load(p) << 32) | ntp_u32_load(p + 4);
-}
-
-void ntp_ts64_store(uint8_t p[8], ntp_ts64 ts)
-{
-	ntp_u32_store(p, (uint32_t)(ts >> 32));
-	ntp_u32_store(p + 4, (uint32_t)ts);
-}
-
-uint32_t ntp_u32_load(const uint8_t p[4])
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-void ntp_u32_store(uint8_t p[4], uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-uint16_t ntp_u16_load(const uint8_t p[2])
-{
-	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
-void ntp_u16_store(uint8_t p[2], uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-ntp_short32 ntp_short32_load(const uint8_t p[4]) { return ntp_u32_load(p); }
-void ntp_short32_store(uint8_t p[4], ntp_short32 v) { ntp_u32_store(p, v); }
-
 /* Floor division and modulo, so instants before 1970 (negative ns) split correctly. */
 static int64_t floor_div(int64_t a, int64_t b)
 {
@@ -141,10 +103,13 @@ ntp_short32 ntp_short32_from_s(double s)
 {
 	if (!(s > 0.0)) /* also catches NaN */
 		return 0;
-	double units = ceil(s * 65536.0);
+	double units = s * 65536.0;
 	if (units >= 4294967295.0)
 		return 0xffffffffU;
-	return (ntp_short32)units;
+	/* rounded up (a dispersion is never understated), without a libm call: this is on
+	 * every answer's path */
+	ntp_short32 v = (ntp_short32)units;
+	return (double)v < units ? v + 1 : v;
 }
 
 struct timespec gn_ns_to_timespec(gn_time_ns t_ns)
