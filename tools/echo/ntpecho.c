@@ -14,7 +14,8 @@
  * -F: the kernel features gnomond's server socket uses (src/os/net_linux.c), to measure
  * what they cost the kernel: bound to the wildcard address, IP_PKTINFO on receive, each
  * answer sent from the address its request came to (an IP_PKTINFO control message), and
- * software receive timestamps (SO_TIMESTAMPING), all received control messages read.
+ * software receive timestamps (SO_TIMESTAMPING), all received control messages read, and
+ * DF with the path MTU ignored (IP_PMTUDISC_PROBE, which makes the kernel send IP ID 0).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -66,9 +67,11 @@ int main(int argc, char **argv)
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (features) {
 		int one = 1, ts = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+		int probe = IP_PMTUDISC_PROBE;
 		sa.sin_addr.s_addr = htonl(INADDR_ANY);
 		if (fd < 0 || setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) != 0 ||
-		    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &ts, sizeof ts) != 0) {
+		    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &ts, sizeof ts) != 0 ||
+		    setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof probe) != 0) {
 			perror("ntpecho: -F socket options");
 			return 2;
 		}
