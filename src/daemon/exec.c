@@ -601,36 +601,19 @@ void exec_check_external_step(struct exec *x)
 
 /* ---------------------------------------------------------------- receiving */
 
-/* Where a datagram that passed the interface filter was received, on the disciplined
- * clock: the kernel's stamp if there is one, else the batch's clock reading (read once, on
- * first need). False if the clock cannot be read. */
-static bool rx_time(struct exec *x, const struct os_net_rx *r, struct eng_now *now, bool *have_now,
-		    gn_time_ns *rx_ns)
-{
-	if (r->have_kernel_ts) {
-		x->st.rx_kernel_ts++;
-		*rx_ns = os_clock_map_kernel(x->p.clock, r->kernel_ts_ns);
-		return true;
-	}
-	if (!*have_now) {
-		if (exec_now(x, now) != 0)
-			return false;
-		*have_now = true;
-	}
-	*rx_ns = now->real_ns;
-	return true;
-}
-
-/* Counts the datagram; false if it is to be ignored (truncated, or arrived on an address
- * the interface rules do not listen on). */
-static bool rx_accept(struct exec *x, const struct os_net_rx *r, bool server)
+/* A received datagram as the engine takes it, or false to skip it: counted; truncated,
+ * or arriving on an address the interface rules do not listen on (server sockets only),
+ * or the clock unreadable. Its receive time on the disciplined clock is the kernel's
+ * stamp if there is one, else the batch's clock reading (read once, on first need). */
+static bool rx_take(struct exec *x, const struct os_net_rx *r, uint32_t assoc_id,
+		    struct eng_now *now, bool *have_now, struct eng_rx *erx)
 {
 	x->st.rx_packets++;
 	if (r->truncated) {
 		x->st.rx_truncated++;
 		return false; /* larger than any NTP packet we accept */
 	}
-	if (server && x->p.cfg->n_interfaces) {
+	if (assoc_id == 0 && x->p.cfg->n_interfaces) {
 		char ifname[32] = "";
 		if (x->any_ifname_rule)
 			os_net_ifname(r->ifindex, ifname, sizeof ifname);
@@ -639,6 +622,21 @@ static bool rx_accept(struct exec *x, const struct os_net_rx *r, bool server)
 			return false;
 		}
 	}
+	*erx = (struct eng_rx){
+		.buf = r->buf, .len = r->len, .from = r->from, .local = r->local,
+		.assoc_id = assoc_id, .ifindex = r->ifindex,
+	};
+	if (r->have_kernel_ts) {
+		x->st.rx_kernel_ts++;
+		erx->rx_ns = os_clock_map_kernel(x->p.clock, r->kernel_ts_ns);
+		return true;
+	}
+	if (!*have_now) {
+		if (exec_now(x, now) != 0)
+			return false;
+		*have_now = true;
+	}
+	erx->rx_ns = now->real_ns;
 	return true;
 }
 
@@ -659,14 +657,9 @@ static void deliver_server(struct exec *x, struct srv_sock *s)
 		bool have_now = false;
 		for (int i = 0; i < n; i++) {
 			const struct os_net_rx *r = &x->rx[i];
-			if (!rx_accept(x, r, true))
+			struct eng_rx erx;
+			if (!rx_take(x, r, 0, &now, &have_now, &erx))
 				continue;
-			struct eng_rx erx = {
-				.buf = r->buf, .len = r->len, .from = r->from, .local = r->local,
-				.assoc_id = 0, .ifindex = r->ifindex,
-			};
-			if (!rx_time(x, r, &now, &have_now, &erx.rx_ns))
-				break;
 			if (s->n_out >= EXEC_TX_CHUNK)
 				flush_srv(x, s);
 			struct pending_tx *p = &s->out[s->n_out];
@@ -712,14 +705,9 @@ static void deliver_client(struct exec *x, int fd, struct assoc_slot *slot)
 		bool have_now = true;
 		x->in_rx_batch = true;
 		for (int i = 0; i < n; i++) {
-			const struct os_net_rx *r = &x->rx[i];
-			if (!rx_accept(x, r, false))
+			struct eng_rx erx;
+			if (!rx_take(x, &x->rx[i], assoc_id, &now, &have_now, &erx))
 				continue;
-			struct eng_rx erx = {
-				.buf = r->buf, .len = r->len, .from = r->from, .local = r->local,
-				.assoc_id = assoc_id, .ifindex = r->ifindex,
-			};
-			(void)rx_time(x, r, &now, &have_now, &erx.rx_ns);
 			eng_on_packet(x->p.eng, &now, &erx);
 			exec_run_actions(x);
 			if (slot->fd != fd)
